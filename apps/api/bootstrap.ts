@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { RequestMethod, VersioningType, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import type { AppConfig } from '../../libs/config/index.js';
+import { AppModule } from './app.module.js';
+import { SERVICE_VERSION } from './version.js';
+
+/** Builds the HTTP application (not yet listening): used by main.ts and by the e2e tests. */
+export async function createApi(config: AppConfig, options: { shutdownHooks?: boolean } = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  if (config.TRUST_PROXY) app.set('trust proxy', true);
+  app.disable('x-powered-by');
+  app.use(
+    helmet({
+      // The Swagger UI needs its inline bootstrap script; everything else keeps helmet's defaults.
+      // Over plain HTTP (development) asking browsers to upgrade would break every asset load.
+      contentSecurityPolicy: {
+        directives: {
+          'script-src': ["'self'", "'unsafe-inline'"],
+          'upgrade-insecure-requests': config.PUBLIC_URL.startsWith('https:') ? [] : null,
+        },
+      },
+      strictTransportSecurity: config.PUBLIC_URL.startsWith('https:'),
+    }),
+  );
+  // Request bodies are small JSON documents; evidence bytes arrive by tus, never in a JSON body.
+  app.useBodyParser('json', { limit: config.API_BODY_LIMIT });
+  app.useBodyParser('urlencoded', { limit: config.API_BODY_LIMIT, extended: false });
+  app.setGlobalPrefix('api', { exclude: [{ path: 'health/*path', method: RequestMethod.ALL }] });
+  app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });
+  if (options.shutdownHooks !== false) app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Evidence service API')
+      .setDescription('Digital evidence management for policing in England and Wales')
+      .setVersion(SERVICE_VERSION)
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
+  return app;
+}
+
+export async function startApi(config: AppConfig): Promise<INestApplication> {
+  const app = await createApi(config);
+  await app.listen(config.API_PORT, config.API_HOST);
+  return app;
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../../libs/config/index.js';
+import { AppError } from '../../libs/core/index.js';
+import { registerAdminCommands } from './admin.commands.js';
+import { ApiClient, ApiError } from './api-client.js';
+import { SERVICE_VERSION } from '../api/version.js';
+
+const program = new Command('dems')
+  .description('Evidence service command-line client')
+  .version(SERVICE_VERSION)
+  .showHelpAfterError();
+
+program
+  .command('health')
+  .description("ask the API whether it and its dependencies are ready")
+  .option('--json', 'machine-readable output')
+  .action(async (opts: { json?: boolean }) => {
+    const { status, body } = await new ApiClient().get<Record<string, unknown>>('/health/ready', [200, 503]);
+    if (opts.json) console.log(JSON.stringify(body, null, 2));
+    else console.log(status === 200 ? 'ready' : `not ready: ${String(body.message)}`);
+    process.exitCode = status === 200 ? 0 : 1;
+  });
+
+registerAdminCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  const message =
+    e instanceof ConfigError ? e.message : e instanceof ApiError || e instanceof AppError ? `${e.code}: ${e.message}` : (e as Error).message;
+  process.stderr.write(`dems: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,25 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigModule, type AppConfig } from '../../libs/config/index.js';
+import { loggingModule } from '../../libs/core/index.js';
+import { DatabaseModule } from '../../libs/database/index.js';
+import { JobWorkerModule, QueueModule } from '../../libs/queue/index.js';
+import { StorageModule } from '../../libs/storage/index.js';
+import { ObjectHashJob } from './jobs/object-hash.job.js';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        loggingModule('worker', config.LOG_LEVEL),
+        DatabaseModule,
+        StorageModule,
+        QueueModule,
+        JobWorkerModule,
+      ],
+      providers: [ObjectHashJob],
+    };
+  }
+}

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of the service, read from the environment in exactly one place (this file) and
+ * checked at boot. A missing or malformed value stops the process with a message naming it.
+ * `.env.example` documents each variable; test/unit/config-compose.spec.ts keeps docker's compose
+ * file in step with this schema.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .min(1, { message: 'is required' })
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol.replace(/:$/, ''));
+        } catch {
+          return false;
+        }
+      },
+      { message: `must be a URL (${protocols.join(', ')})` },
+    );
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: int(1, 65535).default(3000),
+  PUBLIC_URL: url(['http', 'https']).default('http://127.0.0.1:3000'),
+  API_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, { message: 'must be a size such as 512kb or 1mb' })
+    .default('1mb'),
+  TRUST_PROXY: bool.default(false),
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600000).default(30000),
+
+  DATABASE_URL: url(['postgres', 'postgresql']),
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+
+  REDIS_URL: url(['redis', 'rediss']),
+  QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/, { message: 'must be lower-case letters, digits or -' }).default('dems'),
+  WORKER_CONCURRENCY: int(1, 64).default(2),
+
+  S3_ENDPOINT: url(['http', 'https']).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().min(1, { message: 'is required' }),
+  S3_SECRET_ACCESS_KEY: z.string().min(1, { message: 'is required' }),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+  S3_BUCKET_ORIGINALS: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be a valid S3 bucket name' })
+    .default('dems-originals'),
+  S3_BUCKET_WORKING: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be a valid S3 bucket name' })
+    .default('dems-working'),
+  S3_PART_SIZE_MB: int(5, 5120).default(16),
+  S3_UPLOAD_CONCURRENCY: int(1, 32).default(4),
+  S3_PRESIGN_TTL_SECONDS: int(1, 604800).default(300),
+
+  DEMO_ADMIN_USERNAME: z.string().regex(/^[a-z][a-z0-9._-]{2,63}$/, { message: 'must be 3-64 lower-case letters, digits, . _ -' }).default('admin'),
+  DEMO_ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+/** Names of every variable the service reads; the compose test checks docker's environment against it. */
+export const CONFIG_VARIABLES = Object.keys(configSchema.shape) as (keyof AppConfig)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; problem: string }[]) {
+    super(
+      'Configuration error: ' +
+        problems.map((p) => `${p.variable} ${p.problem}`).join('; ') +
+        '. See .env.example for every setting.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function parse<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
+  // Empty strings count as unset, so `FOO=` in a .env file falls back to the default.
+  const input = Object.fromEntries(
+    Object.keys(schema.shape)
+      .map((k) => [k, env[k]] as const)
+      .filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? '?'),
+        problem: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
+      })),
+    );
+  }
+  return result.data;
+}
+
+/** Reads and checks the service configuration. Throws ConfigError naming each bad variable. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  return parse(configSchema, env);
+}
+
+export const cliConfigSchema = z.object({
+  DEMS_API_URL: url(['http', 'https']).default('http://127.0.0.1:3000'),
+  DEMS_TOKEN: z.string().optional(),
+});
+export type CliConfig = z.infer<typeof cliConfigSchema>;
+
+/** The CLI as an API client needs only where the API is (and, later, a token). */
+export function loadCliConfig(env: Env = process.env): CliConfig {
+  return parse(cliConfigSchema, env);
+}

@@ -1,0 +1,3 @@
+export { AppError, DependencyUnavailableError } from './app-error.js';
+export { MultiHashStream, type Digests, type HashAlgorithm } from './multi-hash.js';
+export { loggingModule } from './logging.js';

@@ -1,0 +1,50 @@
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/index.js';
+import { AppError } from '../core/index.js';
+import { ENTITIES, MIGRATIONS } from './schema.js';
+
+export const MIGRATIONS_TABLE = 'schema_migrations';
+
+export function createDataSource(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: config.DATABASE_URL,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: MIGRATIONS_TABLE,
+    // Schema changes only through reviewed migrations: synchronize can silently drop data.
+    synchronize: false,
+    migrationsRun: false,
+    poolSize: config.DATABASE_POOL_SIZE,
+    connectTimeoutMS: 5000,
+    logging: false,
+  });
+}
+
+/** Names of migrations that exist in code but have not been applied to this database. */
+export async function pendingMigrations(ds: DataSource): Promise<string[]> {
+  const exists = await ds.query(`SELECT to_regclass($1) AS t`, [MIGRATIONS_TABLE]);
+  const applied = new Set<string>(
+    exists[0]?.t ? (await ds.query(`SELECT name FROM ${MIGRATIONS_TABLE}`)).map((r: { name: string }) => r.name) : [],
+  );
+  return ds.migrations.map((m) => m.name ?? m.constructor.name).filter((n) => !applied.has(n));
+}
+
+/** Applies every pending migration, each in its own transaction. Returns the names applied. */
+export async function runMigrations(ds: DataSource): Promise<string[]> {
+  const done = await ds.runMigrations({ transaction: 'each' });
+  return done.map((m) => m.name);
+}
+
+/** Refuses to go on against a database whose schema is behind the code. */
+export async function assertSchemaCurrent(ds: DataSource): Promise<void> {
+  const pending = await pendingMigrations(ds);
+  if (pending.length > 0) {
+    throw new AppError(
+      'PENDING_MIGRATIONS',
+      `The database has ${pending.length} pending migration(s): ${pending.join(', ')}. Run \`npm run migrate\` first.`,
+      503,
+      { pending },
+    );
+  }
+}

@@ -1,0 +1,37 @@
+import { Global, Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { DependencyUnavailableError } from '../core/index.js';
+import { assertSchemaCurrent, createDataSource } from './data-source.js';
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: DataSource,
+      inject: [APP_CONFIG],
+      useFactory: async (config: AppConfig) => {
+        const ds = createDataSource(config);
+        try {
+          await ds.initialize();
+        } catch (e) {
+          throw new DependencyUnavailableError('database', `cannot connect (${(e as Error).message})`);
+        }
+        return ds;
+      },
+    },
+  ],
+  exports: [DataSource],
+})
+export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  /** API and worker refuse to start on a database with pending migrations. */
+  async onModuleInit(): Promise<void> {
+    await assertSchemaCurrent(this.ds);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.ds.isInitialized) await this.ds.destroy();
+  }
+}

@@ -1,0 +1,2 @@
+export { createDataSource, pendingMigrations, runMigrations, assertSchemaCurrent, MIGRATIONS_TABLE } from './data-source.js';
+export { DatabaseModule } from './database.module.js';

@@ -1,0 +1,55 @@
+/**
+ * The one registry of queues, jobs and their payloads. A job is added here first; the worker
+ * refuses to start unless every job named here has exactly one handler.
+ */
+export const QUEUE_NAMES = ['integrity'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export interface JobPayloads {
+  /** Re-hash a stored object (fixity); fails terminally if it is missing. */
+  'integrity.hash-object': { bucket: string; key: string; expectedSha256?: string };
+}
+
+export interface JobResults {
+  'integrity.hash-object': { size: number; sha256: string; matches: boolean | null };
+}
+
+export type JobName = keyof JobPayloads;
+
+export interface JobSpec {
+  queue: QueueName;
+  /** Total tries, including the first. */
+  attempts: number;
+  /** First retry delay; doubles each attempt. */
+  backoffMs: number;
+  /** The handler is aborted and the attempt fails after this long. */
+  timeoutMs: number;
+}
+
+export const JOBS: { readonly [N in JobName]: JobSpec } = {
+  'integrity.hash-object': { queue: 'integrity', attempts: 3, backoffMs: 5_000, timeoutMs: 30 * 60_000 },
+};
+
+export const JOB_NAMES = Object.keys(JOBS) as JobName[];
+
+export interface HandlerRegistration {
+  job: string;
+  handler: string;
+}
+
+/**
+ * Checks found handlers against the registry. Returns one sentence per problem: a job with no
+ * handler, a job with two or more, or a handler for a job the registry does not know.
+ */
+export function checkHandlers(found: HandlerRegistration[], jobNames: readonly string[] = JOB_NAMES): string[] {
+  const problems: string[] = [];
+  for (const job of jobNames) {
+    const handlers = found.filter((f) => f.job === job).map((f) => f.handler);
+    if (handlers.length === 0) problems.push(`job "${job}" has no handler`);
+    if (handlers.length > 1) problems.push(`job "${job}" has ${handlers.length} handlers (${handlers.join(', ')})`);
+  }
+  for (const f of found) {
+    if (!jobNames.includes(f.job)) problems.push(`handler ${f.handler} is for unknown job "${f.job}"`);
+  }
+  return problems;
+}

@@ -1,0 +1,117 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DiscoveryService, Reflector } from '@nestjs/core';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { AppError } from '../core/index.js';
+import { JOB_HANDLER, TerminalJobError, type JobContext, type JobHandler } from './job-handler.js';
+import { checkHandlers, JOBS, QUEUE_NAMES, type JobName } from './job-registry.js';
+import { createRedis } from './redis-connection.js';
+
+export class WorkerStartupError extends Error {}
+
+/**
+ * Runs one BullMQ worker per queue and dispatches each job to its single handler. Refuses to
+ * start when the registry and the handlers disagree. On shutdown it lets in-flight jobs finish
+ * for SHUTDOWN_TIMEOUT_MS, then stops hard; jobs cut off that way are returned to the queue by
+ * BullMQ's stalled-job check and run again (handlers are idempotent).
+ */
+@Injectable()
+export class JobWorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('JobWorker');
+  private readonly handlers = new Map<string, JobHandler<JobName>>();
+  private readonly workers: Worker[] = [];
+  private readonly running = new Map<string, AbortController>();
+  private connection?: Redis;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const found: { job: string; handler: string; instance: JobHandler<JobName> }[] = [];
+    for (const wrapper of this.discovery.getProviders()) {
+      const { instance, metatype } = wrapper;
+      if (!instance || !metatype) continue;
+      const job = this.reflector.get<string | undefined>(JOB_HANDLER, metatype);
+      if (job) found.push({ job, handler: metatype.name, instance: instance as JobHandler<JobName> });
+    }
+    const problems = checkHandlers(found);
+    if (problems.length) throw new WorkerStartupError(`Worker refuses to start: ${problems.join('; ')}`);
+    for (const f of found) this.handlers.set(f.job, f.instance);
+
+    this.connection = createRedis(this.config.REDIS_URL);
+    for (const queue of QUEUE_NAMES) {
+      const worker = new Worker(queue, (job) => this.run(job), {
+        connection: this.connection,
+        prefix: this.config.QUEUE_PREFIX,
+        concurrency: this.config.WORKER_CONCURRENCY,
+        autorun: true,
+      });
+      worker.on('failed', (job, err) =>
+        this.logger.warn({ jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
+      );
+      worker.on('error', (err) => this.logger.error({ err: err.message }, `queue ${queue}: worker error`));
+      this.workers.push(worker);
+    }
+    this.logger.log(`listening on queues ${QUEUE_NAMES.join(', ')} with ${found.length} job handler(s)`);
+  }
+
+  private async run(job: Job): Promise<unknown> {
+    const handler = this.handlers.get(job.name);
+    const spec = JOBS[job.name as JobName];
+    if (!handler || !spec) throw new UnrecoverableError(`UNKNOWN_JOB: no handler for job "${job.name}"`);
+    const abort = new AbortController();
+    this.running.set(job.id!, abort);
+    const timer = setTimeout(() => abort.abort(new Error(`time limit of ${spec.timeoutMs} ms passed`)), spec.timeoutMs);
+    const ctx: JobContext = {
+      jobId: job.id!,
+      attempt: job.attemptsMade + 1,
+      signal: abort.signal,
+      progress: (value) => job.updateProgress(value),
+    };
+    const log = { jobId: job.id, job: job.name, attempt: ctx.attempt };
+    try {
+      const result = await Promise.race([
+        handler.handle(job.data, ctx),
+        new Promise<never>((_, reject) =>
+          abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true }),
+        ),
+      ]);
+      this.logger.log(log, 'job completed');
+      return result;
+    } catch (e) {
+      // Errors are rethrown so BullMQ records the failure; only terminal ones skip the retries.
+      if (e instanceof TerminalJobError || (e instanceof AppError && e.status < 500)) {
+        const code = e instanceof TerminalJobError || e instanceof AppError ? e.code : 'TERMINAL';
+        throw new UnrecoverableError(`${code}: ${e.message}`);
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      this.running.delete(job.id!);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.workers.length) return;
+    const graceful = Promise.all(this.workers.map((w) => w.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      graceful.then(() => false),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(true), this.config.SHUTDOWN_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.logger.warn(`in-flight jobs did not finish within ${this.config.SHUTDOWN_TIMEOUT_MS} ms; returning them to the queue`);
+      for (const a of this.running.values()) a.abort(new Error('worker shutting down'));
+      await Promise.all(this.workers.map((w) => w.close(true)));
+    }
+    this.connection?.disconnect();
+    this.logger.log('stopped');
+  }
+}

@@ -1,0 +1,102 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { DependencyUnavailableError } from '../core/index.js';
+import { JOBS, QUEUE_NAMES, type JobName, type JobPayloads, type QueueName } from './job-registry.js';
+import { createRedis, pingRedis } from './redis-connection.js';
+
+export interface JobView {
+  id: string;
+  name: string;
+  queue: string;
+  state: string;
+  attemptsMade: number;
+  failedReason?: string;
+  progress: unknown;
+  data: unknown;
+  createdAt: Date;
+  finishedAt?: Date;
+}
+
+/** Puts jobs on queues and reads their state. The only producer-side user of BullMQ. */
+@Injectable()
+export class QueueService implements OnApplicationShutdown {
+  private readonly redis: Redis;
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    // Producers should fail fast when Redis is away rather than queue commands forever.
+    this.redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    this.redis.on('error', () => undefined); // reported through ping() and enqueue errors
+  }
+
+  private queue(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.redis, prefix: this.config.QUEUE_PREFIX });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /** Adds a job; a jobId makes it idempotent (a second add with the same id is a no-op). */
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: { jobId?: string } = {}): Promise<string> {
+    const spec = JOBS[name];
+    try {
+      const job = await this.queue(spec.queue).add(name, payload, {
+        jobId: options.jobId,
+        attempts: spec.attempts,
+        backoff: { type: 'exponential', delay: spec.backoffMs },
+        removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+        // Failed jobs are kept until someone deals with them: failures must stay visible.
+        removeOnFail: false,
+      });
+      return job.id!;
+    } catch (e) {
+      throw new DependencyUnavailableError('redis', `cannot enqueue ${name} (${(e as Error).message})`);
+    }
+  }
+
+  async getJob(queue: QueueName, id: string): Promise<JobView | undefined> {
+    const job = await this.queue(queue).getJob(id);
+    return job ? await view(queue, job) : undefined;
+  }
+
+  async failedJobs(limit = 100): Promise<JobView[]> {
+    const out: JobView[] = [];
+    for (const name of QUEUE_NAMES) {
+      const jobs = await this.queue(name).getFailed(0, limit - 1);
+      out.push(...(await Promise.all(jobs.map((j) => view(name, j)))));
+    }
+    return out.sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0)).slice(0, limit);
+  }
+
+  async ping(timeoutMs = 2000): Promise<void> {
+    try {
+      await pingRedis(this.redis, timeoutMs);
+    } catch (e) {
+      throw new DependencyUnavailableError('redis', (e as Error).message);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.redis.disconnect();
+  }
+}
+
+async function view(queue: string, job: Job): Promise<JobView> {
+  return {
+    id: job.id!,
+    name: job.name,
+    queue,
+    state: await job.getState(),
+    attemptsMade: job.attemptsMade,
+    failedReason: job.failedReason || undefined,
+    progress: job.progress,
+    data: job.data,
+    createdAt: new Date(job.timestamp),
+    finishedAt: job.finishedOn ? new Date(job.finishedOn) : undefined,
+  };
+}

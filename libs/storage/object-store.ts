@@ -1,0 +1,84 @@
+import type { Readable } from 'node:stream';
+import type { Digests, HashAlgorithm } from '../core/index.js';
+
+export interface PutOptions {
+  contentType?: string;
+  /** Small string metadata stored with the object (never user-supplied file names as keys). */
+  metadata?: Record<string, string>;
+  /** Extra hashes to compute while streaming (SHA-256 is always computed). */
+  algorithms?: HashAlgorithm[];
+  /** Known size, if any: the put fails if the stored size differs. */
+  expectedSize?: number;
+}
+
+export interface PutResult extends Digests {
+  bucket: string;
+  key: string;
+  etag?: string;
+  versionId?: string;
+}
+
+export interface ObjectInfo {
+  bucket: string;
+  key: string;
+  size: number;
+  etag?: string;
+  contentType?: string;
+  lastModified?: Date;
+  metadata: Record<string, string>;
+  versionId?: string;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive; omit for "to the end". */
+  end?: number;
+}
+
+export interface GetResult {
+  body: Readable;
+  /** Bytes in this response (the range length for a ranged get). */
+  contentLength: number;
+  /** Size of the whole object. */
+  totalSize: number;
+  contentRange?: string;
+  contentType?: string;
+}
+
+export interface ListEntry {
+  key: string;
+  size: number;
+  lastModified?: Date;
+  etag?: string;
+}
+
+export interface ListPage {
+  entries: ListEntry[];
+  nextToken?: string;
+}
+
+export interface StoreCapabilities {
+  /** Object Lock is enabled on the originals bucket: originals can be made write-once (WORM). */
+  objectLock: boolean;
+  /** A sentence for logs and /health/ready. */
+  summary: string;
+}
+
+/**
+ * What the service needs of object storage. Domain code depends on this, never on an S3 SDK.
+ */
+export abstract class ObjectStore {
+  abstract readonly buckets: { originals: string; working: string };
+  abstract ensureBuckets(): Promise<StoreCapabilities>;
+  abstract capabilities(): StoreCapabilities | undefined;
+  abstract put(bucket: string, key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult>;
+  abstract get(bucket: string, key: string, range?: ByteRange): Promise<GetResult>;
+  abstract head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
+  abstract copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<ObjectInfo>;
+  abstract presignGet(bucket: string, key: string, options?: { expiresInSeconds?: number; downloadName?: string }): Promise<string>;
+  abstract list(bucket: string, prefix?: string, options?: { pageSize?: number; token?: string }): Promise<ListPage>;
+  abstract delete(bucket: string, key: string): Promise<void>;
+  /** Cheap reachability check for readiness: every bucket answers. */
+  abstract ping(timeoutMs?: number): Promise<void>;
+}

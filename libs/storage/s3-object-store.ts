@@ -1,0 +1,297 @@
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  GetObjectLockConfigurationCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AppError, DependencyUnavailableError, MultiHashStream } from '../core/index.js';
+import {
+  ObjectStore,
+  type ByteRange,
+  type GetResult,
+  type ListPage,
+  type ObjectInfo,
+  type PutOptions,
+  type PutResult,
+  type StoreCapabilities,
+} from './object-store.js';
+
+export interface S3StoreSettings {
+  endpoint?: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+  buckets: { originals: string; working: string };
+  partSizeBytes: number;
+  uploadConcurrency: number;
+  presignTtlSeconds: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** S3 error names that mean "not there", across AWS, MinIO, Ceph and Swift's s3api. */
+const NOT_FOUND = new Set(['NotFound', 'NoSuchKey', 'NoSuchBucket', 'NoSuchVersion']);
+
+/**
+ * The only module that talks to S3 (and the only importer of @aws-sdk/*). It works against any
+ * S3-compatible server: path-style addressing and checksums only when required, because the
+ * SDK's default aws-chunked streaming is refused by Swift and corrupted by some emulators
+ * (S3-DEV.md). Every put is re-checked with HEAD: a multipart result is never trusted blindly.
+ */
+export class S3ObjectStore extends ObjectStore {
+  readonly client: S3Client;
+  readonly buckets: { originals: string; working: string };
+  private caps?: StoreCapabilities;
+
+  constructor(private readonly settings: S3StoreSettings) {
+    super();
+    this.buckets = settings.buckets;
+    this.client = new S3Client({
+      endpoint: settings.endpoint,
+      region: settings.region,
+      forcePathStyle: settings.forcePathStyle,
+      credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 3,
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 120_000 }),
+    });
+  }
+
+  capabilities(): StoreCapabilities | undefined {
+    return this.caps;
+  }
+
+  async ensureBuckets(): Promise<StoreCapabilities> {
+    await this.ensureBucket(this.buckets.originals, true);
+    await this.ensureBucket(this.buckets.working, false);
+    const objectLock = await this.detectObjectLock(this.buckets.originals);
+    this.caps = {
+      objectLock,
+      summary: objectLock
+        ? `Object Lock is enabled on bucket ${this.buckets.originals}: originals are write-once (COMPLIANCE retention)`
+        : `originals not write-once on this store: bucket ${this.buckets.originals} has no Object Lock; originals are protected by the service (never rewritten) only`,
+    };
+    return this.caps;
+  }
+
+  private async ensureBucket(bucket: string, wantObjectLock: boolean): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      return;
+    } catch (e) {
+      if (!isNotFound(e)) throw this.translate(e, { bucket });
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: wantObjectLock || undefined }));
+    } catch (e) {
+      const name = errorName(e);
+      if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') return;
+      if (!wantObjectLock) throw this.translate(e, { bucket });
+      // A store without Object Lock may refuse the header; create the bucket plainly and let
+      // detectObjectLock() report the truth.
+      try {
+        await this.client.send(new CreateBucketCommand({ Bucket: bucket }));
+      } catch (e2) {
+        const n2 = errorName(e2);
+        if (n2 !== 'BucketAlreadyOwnedByYou' && n2 !== 'BucketAlreadyExists') throw this.translate(e2, { bucket });
+      }
+    }
+  }
+
+  private async detectObjectLock(bucket: string): Promise<boolean> {
+    try {
+      const out = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+      return out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    } catch (e) {
+      if (e instanceof S3ServiceException && (e.$metadata.httpStatusCode ?? 500) < 500) return false;
+      if (errorName(e) === 'NotImplemented') return false;
+      throw this.translate(e, { bucket });
+    }
+  }
+
+  async put(bucket: string, key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
+    const hasher = new MultiHashStream(options.algorithms);
+    const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: bucket, Key: key, Body: hasher, ContentType: options.contentType, Metadata: options.metadata },
+      partSize: Math.max(5 * MiB, this.settings.partSizeBytes),
+      queueSize: this.settings.uploadConcurrency,
+      leavePartsOnError: false,
+    });
+    let out;
+    try {
+      [, out] = await Promise.all([pipeline(source, hasher), upload.done()]);
+    } catch (e) {
+      source.destroy();
+      hasher.destroy();
+      throw this.translate(e, { bucket, key });
+    }
+    const digests = hasher.digests();
+    // Never trust a multipart result: what the store holds must be what we streamed.
+    const stored = await this.head(bucket, key);
+    if (!stored || stored.size !== digests.size || (options.expectedSize !== undefined && options.expectedSize !== digests.size)) {
+      throw new AppError(
+        'STORAGE_SIZE_MISMATCH',
+        `Stored object ${bucket}/${key} has ${stored?.size ?? 'no'} bytes; ${digests.size} were sent` +
+          (options.expectedSize !== undefined ? ` and ${options.expectedSize} were expected` : ''),
+        502,
+        { bucket, key, storedSize: stored?.size, sentSize: digests.size, expectedSize: options.expectedSize },
+      );
+    }
+    return { bucket, key, etag: out?.ETag, versionId: out?.VersionId, ...digests };
+  }
+
+  async get(bucket: string, key: string, range?: ByteRange): Promise<GetResult> {
+    if (range && (range.start < 0 || (range.end !== undefined && range.end < range.start))) {
+      throw new AppError('INVALID_RANGE', `Byte range ${range.start}-${range.end ?? ''} is not valid`, 416);
+    }
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Range: range ? `bytes=${range.start}-${range.end ?? ''}` : undefined,
+        }),
+      );
+      const contentLength = out.ContentLength ?? 0;
+      const total = out.ContentRange ? Number(out.ContentRange.split('/')[1]) : contentLength;
+      return {
+        body: out.Body as Readable,
+        contentLength,
+        totalSize: Number.isFinite(total) ? total : contentLength,
+        contentRange: out.ContentRange,
+        contentType: out.ContentType,
+      };
+    } catch (e) {
+      throw this.translate(e, { bucket, key });
+    }
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return {
+        bucket,
+        key,
+        size: out.ContentLength ?? 0,
+        etag: out.ETag,
+        contentType: out.ContentType,
+        lastModified: out.LastModified,
+        metadata: out.Metadata ?? {},
+        versionId: out.VersionId,
+      };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw this.translate(e, { bucket, key });
+    }
+  }
+
+  async copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<ObjectInfo> {
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          CopySource: `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`,
+        }),
+      );
+    } catch (e) {
+      throw this.translate(e, source);
+    }
+    const info = await this.head(target.bucket, target.key);
+    if (!info) throw new AppError('STORAGE_COPY_FAILED', `Copy to ${target.bucket}/${target.key} left no object`, 502);
+    return info;
+  }
+
+  async presignGet(bucket: string, key: string, options: { expiresInSeconds?: number; downloadName?: string } = {}): Promise<string> {
+    const disposition = options.downloadName
+      ? `attachment; filename*=UTF-8''${encodeURIComponent(options.downloadName)}`
+      : undefined;
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: bucket, Key: key, ResponseContentDisposition: disposition }), {
+      expiresIn: options.expiresInSeconds ?? this.settings.presignTtlSeconds,
+    });
+  }
+
+  async list(bucket: string, prefix?: string, options: { pageSize?: number; token?: string } = {}): Promise<ListPage> {
+    try {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: options.pageSize ?? 1000, ContinuationToken: options.token }),
+      );
+      return {
+        entries: (out.Contents ?? []).map((c) => ({ key: c.Key ?? '', size: c.Size ?? 0, lastModified: c.LastModified, etag: c.ETag })),
+        nextToken: out.IsTruncated ? out.NextContinuationToken : undefined,
+      };
+    } catch (e) {
+      throw this.translate(e, { bucket, prefix });
+    }
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (e) {
+      if (!isNotFound(e)) throw this.translate(e, { bucket, key });
+    }
+  }
+
+  async ping(timeoutMs = 3000): Promise<void> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    for (const bucket of [this.buckets.originals, this.buckets.working]) {
+      try {
+        await this.client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+      } catch (e) {
+        if (isNotFound(e)) throw new DependencyUnavailableError('storage', `bucket ${bucket} does not exist`, { bucket });
+        throw this.translate(e, { bucket });
+      }
+    }
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  private translate(e: unknown, where: Record<string, unknown>): Error {
+    if (e instanceof AppError) return e;
+    const name = errorName(e);
+    if (isNotFound(e)) {
+      return new AppError('OBJECT_NOT_FOUND', `No object at ${describe(where)}`, 404, where);
+    }
+    if (name === 'InvalidRange') {
+      return new AppError('RANGE_NOT_SATISFIABLE', `The requested byte range is outside ${describe(where)}`, 416, where);
+    }
+    if (e instanceof S3ServiceException) {
+      const status = e.$metadata.httpStatusCode ?? 500;
+      return status >= 500
+        ? new DependencyUnavailableError('storage', `${name}: ${e.message}`, where)
+        : new AppError('STORAGE_REJECTED', `The object store refused the request (${name}: ${e.message})`, 502, where);
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    return new DependencyUnavailableError('storage', `${name || 'Error'}: ${message}`, where);
+  }
+}
+
+function errorName(e: unknown): string {
+  return (e as { name?: string; Code?: string })?.Code ?? (e as { name?: string })?.name ?? '';
+}
+
+function isNotFound(e: unknown): boolean {
+  return NOT_FOUND.has(errorName(e)) || (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 404);
+}
+
+function describe(where: Record<string, unknown>): string {
+  return [where.bucket, where.key ?? where.prefix].filter((x) => x !== undefined).join('/');
+}

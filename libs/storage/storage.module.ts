@@ -1,0 +1,40 @@
+import { Global, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { ObjectStore } from './object-store.js';
+import { S3ObjectStore } from './s3-object-store.js';
+
+export function createObjectStore(config: AppConfig): S3ObjectStore {
+  return new S3ObjectStore({
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    buckets: { originals: config.S3_BUCKET_ORIGINALS, working: config.S3_BUCKET_WORKING },
+    partSizeBytes: config.S3_PART_SIZE_MB * 1024 * 1024,
+    uploadConcurrency: config.S3_UPLOAD_CONCURRENCY,
+    presignTtlSeconds: config.S3_PRESIGN_TTL_SECONDS,
+  });
+}
+
+@Global()
+@Module({
+  providers: [{ provide: ObjectStore, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createObjectStore(config) }],
+  exports: [ObjectStore],
+})
+export class StorageModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Storage');
+
+  constructor(@Inject(ObjectStore) private readonly store: ObjectStore) {}
+
+  /** Buckets are created if absent, and whether originals can be write-once is found out and said. */
+  async onApplicationBootstrap(): Promise<void> {
+    const caps = await this.store.ensureBuckets();
+    if (caps.objectLock) this.logger.log(caps.summary);
+    else this.logger.warn(caps.summary);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.store instanceof S3ObjectStore) this.store.destroy();
+  }
+}
