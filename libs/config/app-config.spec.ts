@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig, loadCliConfig } from './app-config.js';
+
+const minimal = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dems',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  S3_ACCESS_KEY_ID: 'dems:dev',
+  S3_SECRET_ACCESS_KEY: 'secret',
+};
+
+function problems(env: Record<string, string | undefined>): ConfigError['problems'] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies documented defaults to a minimal environment', () => {
+    const c = loadConfig(minimal);
+    expect(c.API_PORT).toBe(3000);
+    expect(c.S3_FORCE_PATH_STYLE).toBe(true);
+    expect(c.S3_PART_SIZE_MB).toBe(16);
+    expect(c.S3_BUCKET_ORIGINALS).toBe('dems-originals');
+    expect(c.NODE_ENV).toBe('development');
+    expect(c.DEMO_ADMIN_PASSWORD).toBeUndefined();
+  });
+
+  it('names every missing required variable', () => {
+    const names = problems({}).map((p) => p.variable).sort();
+    expect(names).toEqual(['DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+    expect(problems({}).every((p) => p.problem === 'is required')).toBe(true);
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(problems({ ...minimal, DATABASE_URL: '' })).toEqual([{ variable: 'DATABASE_URL', problem: 'is required' }]);
+    expect(loadConfig({ ...minimal, API_PORT: '' }).API_PORT).toBe(3000);
+  });
+
+  it.each([
+    ['API_PORT', 'eighty', 'must be a whole number'],
+    ['API_PORT', '70000', 'must be at most 65535'],
+    ['DATABASE_URL', 'mysql://x/y', 'must be a URL (postgres, postgresql)'],
+    ['REDIS_URL', 'not a url', 'must be a URL (redis, rediss)'],
+    ['S3_FORCE_PATH_STYLE', 'maybe', 'must be true or false'],
+    ['S3_PART_SIZE_MB', '4', 'must be at least 5'],
+    ['S3_BUCKET_ORIGINALS', 'Bad_Bucket', 'must be a valid S3 bucket name'],
+    ['DEMO_ADMIN_PASSWORD', 'short', 'must be at least 12 characters'],
+  ])('rejects malformed %s=%s with a message naming it', (variable, value, problem) => {
+    const found = problems({ ...minimal, [variable]: value });
+    expect(found).toEqual([{ variable, problem }]);
+  });
+
+  it('puts every problem into one message that names the variables', () => {
+    try {
+      loadConfig({ ...minimal, API_PORT: 'x', REDIS_URL: undefined });
+      throw new Error('expected failure');
+    } catch (e) {
+      expect((e as Error).message).toMatch(/API_PORT must be a whole number/);
+      expect((e as Error).message).toMatch(/REDIS_URL is required/);
+      expect((e as Error).message).toMatch(/\.env\.example/);
+    }
+  });
+
+  it('parses booleans and numbers', () => {
+    const c = loadConfig({ ...minimal, S3_FORCE_PATH_STYLE: 'false', TRUST_PROXY: '1', WORKER_CONCURRENCY: '8' });
+    expect(c.S3_FORCE_PATH_STYLE).toBe(false);
+    expect(c.TRUST_PROXY).toBe(true);
+    expect(c.WORKER_CONCURRENCY).toBe(8);
+  });
+});
+
+describe('loadCliConfig', () => {
+  it('defaults to the local API and rejects a non-HTTP URL', () => {
+    expect(loadCliConfig({}).DEMS_API_URL).toBe('http://127.0.0.1:3000');
+    expect(() => loadCliConfig({ DEMS_API_URL: 'ftp://x' })).toThrow(/DEMS_API_URL must be a URL/);
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it } from '@jest/globals';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { MultiHashStream } from './multi-hash.js';
+
+async function digest(chunks: Buffer[], algorithms: ('sha256' | 'sha1' | 'md5')[]) {
+  const h = new MultiHashStream(algorithms);
+  h.resume();
+  await pipeline(Readable.from(chunks), h);
+  return h.digests();
+}
+
+describe('MultiHashStream', () => {
+  it('matches the FIPS 180 / RFC 1321 "abc" test vectors across chunk boundaries', async () => {
+    const d = await digest([Buffer.from('a'), Buffer.from('bc')], ['sha256', 'sha1', 'md5']);
+    expect(d).toEqual({
+      size: 3,
+      sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      sha1: 'a9993e364706816aba3e25717850c26c9cd0d89d',
+      md5: '900150983cd24fb0d6963f7d28e17f72',
+    });
+  });
+
+  it('hashes the empty input', async () => {
+    const d = await digest([], ['sha256']);
+    expect(d).toEqual({ size: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
+  });
+
+  it('refuses to give digests before the stream has ended', () => {
+    expect(() => new MultiHashStream().digests()).toThrow(/before the stream ended/);
+  });
+});

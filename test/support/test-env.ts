@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import pg from 'pg';
+import { loadConfig, type AppConfig } from '../../libs/config/index.js';
+
+/**
+ * The configuration the tests run with: the real environment set up by scripts/test.sh (real
+ * PostgreSQL, Redis and the local Swift S3), quiet logs, and any overrides a test needs.
+ */
+export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  return { ...loadConfig(), LOG_LEVEL: 'silent', ...overrides };
+}
+
+/** A new, empty PostgreSQL database for one test file; drop() removes it. */
+export async function createScratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = new URL(testConfig().DATABASE_URL);
+  const name = `dems_scratch_${randomBytes(4).toString('hex')}`;
+  const admin = new URL(base);
+  admin.pathname = '/postgres';
+  const run = async (sql: string) => {
+    const c = new pg.Client({ connectionString: admin.toString() });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/**
+ * A TCP relay in front of a real server, so a test can take a dependency away and bring it back
+ * (as an outage looks to the service) without stopping the server other tests use.
+ */
+export class TcpRelay {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  async open(port = this.port): Promise<number> {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.targetPort, this.targetHost);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.port = (this.server!.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  /** Stops accepting and cuts every open connection. */
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+}
+
+export function randomKey(prefix = 'test'): string {
+  return `${prefix}/${Date.now()}-${randomBytes(6).toString('hex')}`;
+}
