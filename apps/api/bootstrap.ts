@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '../../libs/config/index.js';
+import { initOrClose } from '../../libs/core/index.js';
 import { AppModule } from './app.module.js';
 import { SERVICE_VERSION } from './version.js';
 
@@ -14,6 +15,8 @@ export async function createApi(config: AppConfig, options: { shutdownHooks?: bo
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bufferLogs: true,
     bodyParser: false,
+    // Report start-up failures (database down, pending migrations) to the caller, not abort().
+    abortOnError: false,
   });
   app.useLogger(app.get(Logger));
   if (config.TRUST_PROXY) app.set('trust proxy', true);
@@ -48,6 +51,7 @@ export async function createApi(config: AppConfig, options: { shutdownHooks?: bo
       .build(),
   );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
+  await initOrClose(app);
   return app;
 }
 

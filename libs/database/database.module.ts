@@ -28,7 +28,13 @@ export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
 
   /** API and worker refuse to start on a database with pending migrations. */
   async onModuleInit(): Promise<void> {
-    await assertSchemaCurrent(this.ds);
+    try {
+      await assertSchemaCurrent(this.ds);
+    } catch (e) {
+      // Nest gives no handle to close a context whose start failed: release the pool here.
+      await this.ds.destroy();
+      throw e;
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -44,7 +44,7 @@ export interface HandlerRegistration {
 export function checkHandlers(found: HandlerRegistration[], jobNames: readonly string[] = JOB_NAMES): string[] {
   const problems: string[] = [];
   for (const job of jobNames) {
-    const handlers = found.filter((f) => f.job === job).map((f) => f.handler);
+    const handlers = found.filter((f) => f.job === job).map((f) => f.handler).sort();
     if (handlers.length === 0) problems.push(`job "${job}" has no handler`);
     if (handlers.length > 1) problems.push(`job "${job}" has ${handlers.length} handlers (${handlers.join(', ')})`);
   }

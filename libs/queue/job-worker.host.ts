@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -17,7 +17,7 @@ export class WorkerStartupError extends Error {}
  * BullMQ's stalled-job check and run again (handlers are idempotent).
  */
 @Injectable()
-export class JobWorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
+export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('JobWorker');
   private readonly handlers = new Map<string, JobHandler<JobName>>();
   private readonly workers: Worker[] = [];
@@ -30,7 +30,8 @@ export class JobWorkerHost implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(Reflector) private readonly reflector: Reflector,
   ) {}
 
-  onApplicationBootstrap(): void {
+  /** Fails fast, before anything connects, when the registry and the handlers disagree. */
+  onModuleInit(): void {
     const found: { job: string; handler: string; instance: JobHandler<JobName> }[] = [];
     for (const wrapper of this.discovery.getProviders()) {
       const { instance, metatype } = wrapper;
@@ -41,7 +42,9 @@ export class JobWorkerHost implements OnApplicationBootstrap, OnApplicationShutd
     const problems = checkHandlers(found);
     if (problems.length) throw new WorkerStartupError(`Worker refuses to start: ${problems.join('; ')}`);
     for (const f of found) this.handlers.set(f.job, f.instance);
+  }
 
+  onApplicationBootstrap(): void {
     this.connection = createRedis(this.config.REDIS_URL);
     for (const queue of QUEUE_NAMES) {
       const worker = new Worker(queue, (job) => this.run(job), {
@@ -56,7 +59,7 @@ export class JobWorkerHost implements OnApplicationBootstrap, OnApplicationShutd
       worker.on('error', (err) => this.logger.error({ err: err.message }, `queue ${queue}: worker error`));
       this.workers.push(worker);
     }
-    this.logger.log(`listening on queues ${QUEUE_NAMES.join(', ')} with ${found.length} job handler(s)`);
+    this.logger.log(`listening on queues ${QUEUE_NAMES.join(', ')} with ${this.handlers.size} job handler(s)`);
   }
 
   private async run(job: Job): Promise<unknown> {

@@ -15,6 +15,7 @@ export interface JobView {
   failedReason?: string;
   progress: unknown;
   data: unknown;
+  result?: unknown;
   createdAt: Date;
   finishedAt?: Date;
 }
@@ -27,11 +28,18 @@ export class QueueService implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     // Producers should fail fast when Redis is away rather than queue commands forever.
-    this.redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    this.redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
     this.redis.on('error', () => undefined); // reported through ping() and enqueue errors
   }
 
-  private queue(name: QueueName): Queue {
+  /** Connects on first use; with the offline queue off, commands need the connection up. */
+  private async connected(): Promise<Redis> {
+    if (this.redis.status === 'wait') await this.redis.connect().catch(() => undefined);
+    return this.redis;
+  }
+
+  private async queue(name: QueueName): Promise<Queue> {
+    await this.connected();
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: this.redis, prefix: this.config.QUEUE_PREFIX });
@@ -44,7 +52,7 @@ export class QueueService implements OnApplicationShutdown {
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: { jobId?: string } = {}): Promise<string> {
     const spec = JOBS[name];
     try {
-      const job = await this.queue(spec.queue).add(name, payload, {
+      const job = await (await this.queue(spec.queue)).add(name, payload, {
         jobId: options.jobId,
         attempts: spec.attempts,
         backoff: { type: 'exponential', delay: spec.backoffMs },
@@ -59,14 +67,14 @@ export class QueueService implements OnApplicationShutdown {
   }
 
   async getJob(queue: QueueName, id: string): Promise<JobView | undefined> {
-    const job = await this.queue(queue).getJob(id);
+    const job = await (await this.queue(queue)).getJob(id);
     return job ? await view(queue, job) : undefined;
   }
 
   async failedJobs(limit = 100): Promise<JobView[]> {
     const out: JobView[] = [];
     for (const name of QUEUE_NAMES) {
-      const jobs = await this.queue(name).getFailed(0, limit - 1);
+      const jobs = await (await this.queue(name)).getFailed(0, limit - 1);
       out.push(...(await Promise.all(jobs.map((j) => view(name, j)))));
     }
     return out.sort((a, b) => (b.finishedAt?.getTime() ?? 0) - (a.finishedAt?.getTime() ?? 0)).slice(0, limit);
@@ -74,7 +82,7 @@ export class QueueService implements OnApplicationShutdown {
 
   async ping(timeoutMs = 2000): Promise<void> {
     try {
-      await pingRedis(this.redis, timeoutMs);
+      await pingRedis(await this.connected(), timeoutMs);
     } catch (e) {
       throw new DependencyUnavailableError('redis', (e as Error).message);
     }
@@ -96,6 +104,7 @@ async function view(queue: string, job: Job): Promise<JobView> {
     failedReason: job.failedReason || undefined,
     progress: job.progress,
     data: job.data,
+    result: job.returnvalue ?? undefined,
     createdAt: new Date(job.timestamp),
     finishedAt: job.finishedOn ? new Date(job.finishedOn) : undefined,
   };

@@ -72,3 +72,10 @@ export class TcpRelay {
 export function randomKey(prefix = 'test'): string {
   return `${prefix}/${Date.now()}-${randomBytes(6).toString('hex')}`;
 }
+
+/** Environment for a CLI child process: PATH plus exactly the settings given (nothing inherited). */
+export function childEnv(settings: Record<string, string | number | boolean | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
+  for (const [k, v] of Object.entries(settings)) if (v !== undefined) env[k] = String(v);
+  return env;
+}

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { DataSource } from 'typeorm';
+import { createApi } from '../../../apps/api/bootstrap.js';
+import { startWorker } from '../../../apps/worker/bootstrap.js';
+import { assertSchemaCurrent, createDataSource, pendingMigrations, runMigrations } from '../../../libs/database/index.js';
+import { IdentityService } from '../../../libs/identity/index.js';
+import { childEnv, createScratchDatabase, testConfig } from '../../support/test-env.js';
+
+const run = promisify(execFile);
+
+describe('migrations on a fresh PostgreSQL database', () => {
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    ds = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    await ds.initialize();
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await scratch?.drop();
+  });
+
+  it('lists every migration as pending, and the API and worker refuse to start', async () => {
+    const pending = await pendingMigrations(ds);
+    expect(pending).toEqual(ds.migrations.map((m) => m.name));
+    await expect(assertSchemaCurrent(ds)).rejects.toMatchObject({ code: 'PENDING_MIGRATIONS' });
+
+    const config = testConfig({ DATABASE_URL: scratch.url });
+    await expect(createApi(config, { shutdownHooks: false })).rejects.toThrow(/pending migration.*npm run migrate/);
+    await expect(startWorker(config, { shutdownHooks: false })).rejects.toThrow(/pending migration/);
+  });
+
+  it('`dems admin migrate --check` exits 1 and names what is pending', async () => {
+    const err = (await run('node', ['dist/apps/cli/main.js', 'admin', 'migrate', '--check'], {
+      env: childEnv({ ...testConfig(), DATABASE_URL: scratch.url }),
+    }).catch((e) => e)) as { code: number; stdout: string };
+    expect(err.code).toBe(1);
+    expect(err.stdout).toMatch(/^pending: CreateUsers/);
+  });
+
+  it('applies them all, after which nothing is pending and the schema exists', async () => {
+    const applied = await runMigrations(ds);
+    expect(applied.length).toBe(ds.migrations.length);
+    expect(await pendingMigrations(ds)).toEqual([]);
+    await assertSchemaCurrent(ds);
+    const cols = await ds.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1`);
+    expect(cols.map((c: { column_name: string }) => c.column_name)).toEqual(
+      expect.arrayContaining(['id', 'username', 'password_hash', 'role']),
+    );
+    expect(await runMigrations(ds)).toEqual([]);
+  });
+
+  it('creates the demo administrator once, with an argon2id hash and a one-time generated password', async () => {
+    const identity = new IdentityService(ds);
+    const first = await identity.ensureAdmin('admin');
+    expect(first.created).toBe(true);
+    expect(first.generatedPassword).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const [row] = await ds.query(`SELECT password_hash, role FROM users WHERE username = 'admin'`);
+    expect(row.role).toBe('administrator');
+    expect(row.password_hash).toMatch(/^\$argon2id\$/);
+    expect(row.password_hash).not.toContain(first.generatedPassword);
+
+    expect(await identity.verifyPassword('admin', first.generatedPassword!)).toMatchObject({ username: 'admin' });
+    expect(await identity.verifyPassword('admin', 'wrong password')).toBeUndefined();
+
+    const second = await identity.ensureAdmin('admin', 'another-password-123');
+    expect(second).toMatchObject({ created: false });
+    expect(second.generatedPassword).toBeUndefined();
+    expect(await identity.verifyPassword('admin', first.generatedPassword!)).toBeDefined();
+  });
+
+  it('refuses a malformed username at the database level', async () => {
+    await expect(ds.query(`INSERT INTO users (username, display_name, role) VALUES ('Bad Name', 'x', 'investigator')`)).rejects.toThrow(
+      /users_username_format/,
+    );
+  });
+});
+
