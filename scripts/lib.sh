@@ -1,0 +1,108 @@
+# Shared set-up for scripts/up.sh, scripts/test.sh and scripts/bench.sh (sourced, not run).
+# Installs what is missing, makes sure PostgreSQL, Redis and an S3 server answer, and exports
+# the environment pointing at them. A newcomer configures nothing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+mkdir -p .local/logs .local/run
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+APT_UPDATED=0
+apt_install() { # packages...
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    die "missing system packages: $*. Install them (Debian/Ubuntu: sudo apt-get install --no-install-recommends $*) and run again."
+  fi
+  if [ "$APT_UPDATED" = 0 ]; then say "apt-get update"; apt-get update -qq >/dev/null; APT_UPDATED=1; fi
+  say "installing Debian packages: $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+node_check() {
+  command -v node >/dev/null || die "Node.js 20.19 or newer is required (https://nodejs.org or Debian's nodejs)."
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+    || die "Node.js $(node -v) is too old: 20.19 or newer is required (Nest 12 relies on require(esm))."
+}
+
+# ffmpeg/ffprobe for media, ewf-tools for E01, clients to check the services; Swift for local S3.
+ensure_packages() { # [with-swift]
+  local want=() bin pkg
+  for pair in ffmpeg:ffmpeg ffprobe:ffmpeg ewfverify:ewf-tools ewfinfo:ewf-tools curl:curl psql:postgresql-client \
+              pg_isready:postgresql-client redis-cli:redis-tools; do
+    bin=${pair%%:*}; pkg=${pair##*:}
+    command -v "$bin" >/dev/null || want+=("$pkg")
+  done
+  if [ "${1:-}" = with-swift ]; then
+    for pair in swift-proxy-server:swift-proxy swift-object-server:swift-object swift-container-server:swift-container \
+                swift-account-server:swift-account swift-ring-builder:swift memcached:memcached; do
+      bin=${pair%%:*}; pkg=${pair##*:}
+      command -v "$bin" >/dev/null || want+=("$pkg" swift)
+    done
+  fi
+  if [ ${#want[@]} -gt 0 ]; then apt_install $(printf '%s\n' "${want[@]}" | sort -u); fi
+}
+
+ensure_node_modules() {
+  if [ "${CI:-}" = true ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+docker_engine() { [ "${DEMS_USE_DOCKER:-auto}" != no ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; }
+
+load_env() { # file
+  set -a; . "$1"; set +a
+}
+
+# Makes sure PostgreSQL, Redis and S3 answer at the addresses in the environment.
+ensure_services() {
+  if docker_engine; then
+    say "Docker engine found: starting postgres, redis and minio with docker compose"
+    docker compose -f docker/compose.yaml up -d --wait postgres redis minio minio-init
+    export DATABASE_URL="postgres://dems:dems@127.0.0.1:${DEMS_PG_PORT:-15432}/${DEMS_DB_NAME:-dems}"
+    export REDIS_URL="redis://127.0.0.1:${DEMS_REDIS_PORT:-16379}"
+    export S3_ENDPOINT="http://127.0.0.1:${DEMS_MINIO_PORT:-19000}" S3_ACCESS_KEY_ID=dems S3_SECRET_ACCESS_KEY=dems-dev-secret
+    return
+  fi
+  ensure_packages with-swift
+  local pg_host pg_port
+  pg_host=$(node -e 'console.log(new URL(process.argv[1]).hostname)' "$DATABASE_URL")
+  pg_port=$(node -e 'console.log(new URL(process.argv[1]).port || 5432)' "$DATABASE_URL")
+  if ! pg_isready -q -h "$pg_host" -p "$pg_port"; then
+    if command -v pg_ctlcluster >/dev/null && ls /etc/postgresql >/dev/null 2>&1; then
+      say "starting PostgreSQL"
+      pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+      for _ in $(seq 1 30); do pg_isready -q -h "$pg_host" -p "$pg_port" && break; sleep 1; done
+    fi
+    pg_isready -q -h "$pg_host" -p "$pg_port" || die "PostgreSQL does not answer at $pg_host:$pg_port. Install and start it (Debian: apt-get install postgresql; pg_ctlcluster 15 main start) or set DATABASE_URL."
+  fi
+  local redis_host redis_port
+  redis_host=$(node -e 'console.log(new URL(process.argv[1]).hostname)' "$REDIS_URL")
+  redis_port=$(node -e 'console.log(new URL(process.argv[1]).port || 6379)' "$REDIS_URL")
+  if ! redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null 2>&1; then
+    if command -v redis-server >/dev/null; then
+      say "starting Redis"
+      redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$ROOT/.local" --logfile "$ROOT/.local/logs/redis.log"
+      for _ in $(seq 1 20); do redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.5; done
+    fi
+    redis-cli -h "$redis_host" -p "$redis_port" ping >/dev/null 2>&1 || die "Redis does not answer at $redis_host:$redis_port. Install and start it (Debian: apt-get install redis-server) or set REDIS_URL."
+  fi
+  if [ -n "${S3_ENDPOINT:-}" ] && [[ "$S3_ENDPOINT" == http://127.0.0.1:* || "$S3_ENDPOINT" == http://localhost:* ]]; then
+    S3_LOCAL_PORT="${S3_ENDPOINT##*:}" bash scripts/s3-local.sh start
+  fi
+}
+
+# Creates the database named in DATABASE_URL if it does not exist (fresh=1: drop it first).
+ensure_database() { # [fresh]
+  local name admin
+  name=$(node -e 'console.log(new URL(process.argv[1]).pathname.slice(1))' "$DATABASE_URL")
+  admin=$(node -e 'const u=new URL(process.argv[1]); u.pathname="/postgres"; console.log(u.toString())' "$DATABASE_URL")
+  [[ "$name" =~ ^[a-z_][a-z0-9_]*$ ]] || die "database name '$name' in DATABASE_URL must be lower-case letters, digits and _"
+  if [ "${1:-}" = fresh ]; then psql -q "$admin" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null; fi
+  if [ -z "$(psql -tA "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
+    say "creating database $name"
+    psql -q "$admin" -c "CREATE DATABASE $name" >/dev/null
+  fi
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, with its own set-up: lint, type-check, build, then every jest suite
+# (unit, integration, e2e) against real PostgreSQL, Redis, the local S3 and ffmpeg.
+# Extra arguments go to jest (e.g. npm test -- test/integration/storage).
+source "$(dirname "$0")/lib.sh"
+
+node_check
+# Tests use .env.example's defaults (never a developer's .env) with their own database,
+# queue prefix and buckets, so they cannot touch a running development service's data.
+load_env .env.example
+export NODE_ENV=test LOG_LEVEL=silent QUEUE_PREFIX=dems-test \
+  S3_BUCKET_ORIGINALS=dems-test-originals S3_BUCKET_WORKING=dems-test-working DEMO_ADMIN_PASSWORD=
+ensure_packages
+ensure_node_modules
+ensure_services
+export DATABASE_URL="${DATABASE_URL%/*}/dems_test"
+ensure_database fresh
+redis-cli -u "$REDIS_URL" --scan --pattern 'dems-test*' | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+
+say "lint"; npm run --silent lint
+say "type-check"; npm run --silent typecheck
+say "build"; npm run --silent build
+say "jest: unit, integration, e2e"
+status=0
+node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js --runInBand \
+  --json --outputFile=.local/jest-results.json "$@" || status=$?
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+' "$ROOT/.local/jest-results.json" 2>/dev/null || true
+exit $status

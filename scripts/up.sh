@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to a running service: dependencies, PostgreSQL/Redis/S3,
+# migrations, the demo administrator, API and worker. Stop with `npm run down`.
+source "$(dirname "$0")/lib.sh"
+
+node_check
+if [ ! -f .env ]; then cp .env.example .env; say "created .env from .env.example (edit it to change settings)"; fi
+load_env .env
+ensure_packages
+ensure_node_modules
+ensure_services
+ensure_database
+say "building"
+npm run --silent build
+say "applying migrations"
+node dist/apps/cli/main.js admin migrate
+admin_msg=$(node dist/apps/cli/main.js admin create-admin)
+
+bash scripts/down.sh --quiet
+say "starting API and worker (logs in .local/logs/)"
+nohup node dist/apps/api/main.js >>.local/logs/api.log 2>&1 &
+echo $! > .local/run/api.pid
+nohup node dist/apps/worker/main.js >>.local/logs/worker.log 2>&1 &
+echo $! > .local/run/worker.pid
+
+base="http://${API_HOST:-127.0.0.1}:${API_PORT:-3000}"
+[ "${API_HOST:-}" = 0.0.0.0 ] && base="http://127.0.0.1:${API_PORT:-3000}"
+for _ in $(seq 1 60); do
+  if curl -fsS -m 2 "$base/health/ready" >/dev/null 2>&1; then break; fi
+  kill -0 "$(cat .local/run/api.pid)" 2>/dev/null || { tail -n 20 .local/logs/api.log >&2; die "the API stopped during start-up (see .local/logs/api.log)"; }
+  sleep 1
+done
+curl -fsS -m 2 "$base/health/ready" >/dev/null || die "the API did not become ready; see .local/logs/api.log and curl $base/health/ready"
+kill -0 "$(cat .local/run/worker.pid)" 2>/dev/null || { tail -n 20 .local/logs/worker.log >&2; die "the worker stopped during start-up (see .local/logs/worker.log)"; }
+
+storage=$(curl -fsS "$base/api/v1/system" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).storage.note))')
+cat <<MSG
+
+  Evidence service is running.
+    API            $base/api/v1
+    API docs       $base/api/docs   (OpenAPI JSON: $base/api/docs-json)
+    Health         $base/health/ready
+    Administrator  $admin_msg
+    Storage        $storage
+    Logs           .local/logs/api.log, .local/logs/worker.log
+  Stop with: npm run down
+
+MSG

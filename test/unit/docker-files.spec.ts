@@ -1,0 +1,95 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { CONFIG_VARIABLES, loadConfig } from '../../libs/config/index.js';
+
+// No Docker engine runs where the tests run, so the compose file and Dockerfile are checked as
+// documents: the services, health checks and volumes exist, and the environment they give the
+// app is exactly what the configuration schema accepts.
+
+type Service = {
+  image?: string;
+  build?: unknown;
+  command?: unknown;
+  environment?: Record<string, string>;
+  healthcheck?: { test: unknown };
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  stop_grace_period?: string;
+};
+const compose = parse(readFileSync('docker/compose.yaml', 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+
+/** Resolves ${VAR:-default} the way compose does with nothing set in the shell. */
+function resolve(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1')]),
+  );
+}
+
+describe('docker/compose.yaml', () => {
+  it('has the whole stack', () => {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['postgres', 'redis', 'minio', 'minio-init', 'migrate', 'api', 'worker']));
+  });
+
+  it.each(['postgres', 'redis', 'minio', 'api', 'worker'])('gives %s a health check', (name) => {
+    expect(compose.services[name].healthcheck?.test).toBeTruthy();
+  });
+
+  it('keeps data on named volumes', () => {
+    for (const [svc, mount] of [['postgres', '/var/lib/postgresql/data'], ['redis', '/data'], ['minio', '/data']]) {
+      const vol = compose.services[svc].volumes?.find((v) => v.endsWith(`:${mount}`));
+      expect(vol).toBeDefined();
+      expect(Object.keys(compose.volumes)).toContain(vol!.split(':')[0]);
+    }
+  });
+
+  it('creates the originals bucket with Object Lock on MinIO', () => {
+    expect(JSON.stringify(compose.services['minio-init'].command)).toMatch(/mc mb --ignore-existing --with-lock local\/dems-originals/);
+  });
+
+  it.each(['api', 'worker', 'migrate'])('gives %s an environment the config schema accepts, with no unknown variables', (name) => {
+    const env = resolve(compose.services[name].environment ?? {});
+    const unknown = Object.keys(env).filter((k) => !(CONFIG_VARIABLES as string[]).includes(k));
+    expect(unknown).toEqual([]);
+    const config = loadConfig(env);
+    expect(config.S3_ENDPOINT).toBe('http://minio:9000');
+    expect(config.DATABASE_URL).toMatch(/@postgres:5432\//);
+    expect(config.API_HOST).toBe('0.0.0.0');
+  });
+
+  it('starts api and worker only after migrations succeeded', () => {
+    for (const name of ['api', 'worker']) {
+      expect(compose.services[name].depends_on?.migrate?.condition).toBe('service_completed_successfully');
+    }
+  });
+
+  it('gives the worker longer to stop than its shutdown timeout', () => {
+    const env = resolve(compose.services.worker.environment ?? {});
+    const grace = Number(compose.services.worker.stop_grace_period?.replace(/s$/, '')) * 1000;
+    expect(grace).toBeGreaterThan(Number(env.SHUTDOWN_TIMEOUT_MS));
+  });
+});
+
+describe('docker/Dockerfile', () => {
+  const text = readFileSync('docker/Dockerfile', 'utf8');
+  it('is multi-stage, runs as a non-root user and ships ffmpeg and ewf-tools', () => {
+    expect(text.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    const runtime = text.slice(text.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/apt-get install[^\n]*\bffmpeg\b[^\n]*\bewf-tools\b/);
+    expect(runtime).toMatch(/^USER (?!root)\w+/m);
+    expect(runtime).toMatch(/^HEALTHCHECK /m);
+  });
+});
+
+describe('.env.example', () => {
+  it('documents every configuration variable and nothing else', () => {
+    const keys = readFileSync('.env.example', 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z0-9_]+=/.test(l))
+      .map((l) => l.split('=')[0]);
+    expect([...keys].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+});
