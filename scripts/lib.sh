@@ -46,7 +46,16 @@ ensure_packages() { # [with-swift]
 ensure_node_modules() {
   if [ "${CI:-}" = true ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "npm ci"
-    npm ci --no-audit --no-fund --loglevel=error
+    if ! npm ci --no-audit --no-fund --loglevel=error 2>.local/logs/npm-ci.log; then
+      # npm ci also insists on lock entries for other platforms' optional binaries; a registry
+      # mirror that lacks some of them makes it refuse a correct lock file. npm install then
+      # installs exactly the locked versions; the lock file must come out unchanged.
+      say "npm ci refused the lock file (see .local/logs/npm-ci.log); installing the locked versions with npm install"
+      cp package-lock.json .local/package-lock.before
+      npm install --no-audit --no-fund --loglevel=error
+      cmp -s package-lock.json .local/package-lock.before \
+        || { cp .local/package-lock.before package-lock.json; die "npm install wanted to change package-lock.json; run npm install yourself and commit the lock file"; }
+    fi
   fi
 }
 

@@ -1,0 +1,31 @@
+import os from 'node:os';
+import { printAndSave, type Benchmark } from './harness.js';
+import { storageStream } from './storage-stream.bench.js';
+
+/** Every benchmark, by name. `npm run bench [-- name… --key value…]` runs the named ones (default all). */
+const BENCHMARKS: Benchmark[] = [storageStream];
+
+const names: string[] = [];
+const args = new Map<string, string>();
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i].startsWith('--')) args.set(argv[i].slice(2), argv[++i] ?? '');
+  else names.push(argv[i]);
+}
+const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+if (unknown.length) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
+  process.exit(2);
+}
+const chosen = names.length ? BENCHMARKS.filter((b) => names.includes(b.name)) : BENCHMARKS;
+
+const results = [];
+for (const b of chosen) {
+  console.log(`\n# ${b.name}: ${b.description}`);
+  const figures = await b.run({ args, log: (m) => console.log(`  ${m}`) });
+  results.push({ benchmark: b.name, figures });
+}
+const file = printAndSave(results, { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version });
+console.log(`results written to ${file}`);
+const failed = results.flatMap((r) => r.figures).filter((f) => f.pass === false);
+if (failed.length) console.log(`targets missed: ${failed.map((f) => f.figure).join('; ')}`);
