@@ -23,7 +23,7 @@ describe('loadConfig', () => {
     const c = loadConfig(minimal);
     expect(c.API_PORT).toBe(3000);
     expect(c.S3_FORCE_PATH_STYLE).toBe(true);
-    expect(c.S3_PART_SIZE_MB).toBe(16);
+    expect(c.S3_PART_SIZE_MB).toBe(8);
     expect(c.S3_BUCKET_ORIGINALS).toBe('dems-originals');
     expect(c.NODE_ENV).toBe('development');
     expect(c.DEMO_ADMIN_PASSWORD).toBeUndefined();

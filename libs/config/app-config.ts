@@ -67,7 +67,7 @@ export const configSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be a valid S3 bucket name' })
     .default('dems-working'),
-  S3_PART_SIZE_MB: int(5, 5120).default(16),
+  S3_PART_SIZE_MB: int(5, 5120).default(8),
   S3_UPLOAD_CONCURRENCY: int(1, 32).default(4),
   S3_PRESIGN_TTL_SECONDS: int(1, 604800).default(300),
 

@@ -10,12 +10,11 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { AppError, DependencyUnavailableError, MultiHashStream } from '../core/index.js';
+import { AppError, DependencyUnavailableError } from '../core/index.js';
+import { boundedMultipartUpload } from './bounded-multipart-upload.js';
 import {
   ObjectStore,
   type ByteRange,
@@ -39,7 +38,6 @@ export interface S3StoreSettings {
   presignTtlSeconds: number;
 }
 
-const MiB = 1024 * 1024;
 
 /** S3 error names that mean "not there", across AWS, MinIO, Ceph and Swift's s3api. */
 const NOT_FOUND = new Set(['NotFound', 'NoSuchKey', 'NoSuchBucket', 'NoSuchVersion']);
@@ -123,27 +121,31 @@ export class S3ObjectStore extends ObjectStore {
   }
 
   async put(bucket: string, key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
-    const hasher = new MultiHashStream(options.algorithms);
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: bucket, Key: key, Body: hasher, ContentType: options.contentType, Metadata: options.metadata },
-      partSize: Math.max(5 * MiB, this.settings.partSizeBytes),
-      queueSize: this.settings.uploadConcurrency,
-      leavePartsOnError: false,
-    });
     let out;
     try {
-      [, out] = await Promise.all([pipeline(source, hasher), upload.done()]);
+      out = await boundedMultipartUpload({
+        client: this.client,
+        bucket,
+        key,
+        body: source,
+        partSize: this.settings.partSizeBytes,
+        concurrency: this.settings.uploadConcurrency,
+        algorithms: options.algorithms ?? [],
+        contentType: options.contentType,
+        metadata: options.metadata,
+        expectedSize: options.expectedSize,
+      });
     } catch (e) {
       source.destroy();
-      hasher.destroy();
       throw this.translate(e, { bucket, key });
     }
-    const digests = hasher.digests();
+    const { etag: _etag, versionId: _v, parts: _p, ...digests } = out;
     // Never trust a multipart result: what the store holds must be what we streamed.
     const stored = await this.head(bucket, key);
     if (!stored || stored.size !== digests.size || (options.expectedSize !== undefined && options.expectedSize !== digests.size)) {
+      // Nothing partial may stay behind looking complete: the key is ours and fresh, remove it.
+      await this.delete(bucket, key).catch(() => undefined);
       throw new AppError(
         'STORAGE_SIZE_MISMATCH',
         `Stored object ${bucket}/${key} has ${stored?.size ?? 'no'} bytes; ${digests.size} were sent` +
@@ -152,7 +154,7 @@ export class S3ObjectStore extends ObjectStore {
         { bucket, key, storedSize: stored?.size, sentSize: digests.size, expectedSize: options.expectedSize },
       );
     }
-    return { bucket, key, etag: out?.ETag, versionId: out?.VersionId, ...digests };
+    return { bucket, key, etag: out.etag, versionId: out.versionId, ...digests };
   }
 
   async get(bucket: string, key: string, range?: ByteRange): Promise<GetResult> {

@@ -52,6 +52,26 @@ describe('S3ObjectStore against the real local S3', () => {
     expect(sha256(await buffer(whole.body))).toBe(sha256(data));
   });
 
+  it('stores an exact multiple of the part size and an empty object byte-exactly', async () => {
+    const exact = data.subarray(0, 10 * MiB); // exactly two 5 MiB parts, no trailing part
+    const key = randomKey('exact');
+    const put = await store.put(store.buckets.working, key, chunked(exact, 1000 * 1000));
+    expect(put).toMatchObject({ size: exact.length, sha256: sha256(exact) });
+    expect(put.etag).toMatch(/-2"?$/);
+    expect(sha256(await buffer((await store.get(store.buckets.working, key)).body))).toBe(sha256(exact));
+
+    const empty = await store.put(store.buckets.working, randomKey('empty'), Buffer.alloc(0));
+    expect(empty).toMatchObject({ size: 0, sha256: sha256(Buffer.alloc(0)) });
+  });
+
+  it('refuses and removes an object whose size differs from the declared one', async () => {
+    const key = randomKey('declared');
+    await expect(store.put(store.buckets.working, key, Buffer.from('12345'), { expectedSize: 6 })).rejects.toMatchObject({
+      code: 'STORAGE_SIZE_MISMATCH',
+    });
+    expect(await store.head(store.buckets.working, key)).toBeUndefined();
+  });
+
   it('serves byte ranges exactly', async () => {
     const key = randomKey('range');
     await store.put(store.buckets.working, key, data.subarray(0, 1 * MiB));
