@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../../libs/config/index.js';
+import { ConfigError, loadDotEnv } from '../../libs/config/index.js';
 import { AppError } from '../../libs/core/index.js';
 import { registerAdminCommands } from './admin.commands.js';
 import { ApiClient, ApiError } from './api-client.js';
@@ -25,6 +25,7 @@ program
 registerAdminCommands(program);
 
 try {
+  loadDotEnv();
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -110,6 +111,15 @@ function parse<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
     );
   }
   return result.data;
+}
+
+/**
+ * Loads `.env` from the working directory into the environment if the file exists (development:
+ * `npm run up` writes it). Variables already set in the environment win; production sets them
+ * there and has no file.
+ */
+export function loadDotEnv(file = '.env'): void {
+  if (existsSync(file)) process.loadEnvFile(file);
 }
 
 /** Reads and checks the service configuration. Throws ConfigError naming each bad variable. */

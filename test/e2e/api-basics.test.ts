@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { createApi } from '../../apps/api/bootstrap.js';
 import { createDataSource, runMigrations } from '../../libs/database/index.js';
-import { childEnv, TcpRelay, testConfig } from '../support/test-env.js';
+import { CLI, cliOptions, TcpRelay, testConfig } from '../support/test-env.js';
 
 const run = promisify(execFile);
 
@@ -105,7 +105,7 @@ describe('API basics (real PostgreSQL, Redis and S3 behind a relay)', () => {
   });
 
   it('lets the CLI read readiness (dems health --json)', async () => {
-    const { stdout } = await run('node', ['dist/apps/cli/main.js', 'health', '--json'], { env: childEnv({ DEMS_API_URL: base }) });
+    const { stdout } = await run('node', [CLI, 'health', '--json'], cliOptions({ DEMS_API_URL: base }));
     expect(JSON.parse(stdout).status).toBe('ready');
   });
 });

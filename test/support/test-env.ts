@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import { loadConfig, type AppConfig } from '../../libs/config/index.js';
 
@@ -78,4 +80,10 @@ export function childEnv(settings: Record<string, string | number | boolean | un
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
   for (const [k, v] of Object.entries(settings)) if (v !== undefined) env[k] = String(v);
   return env;
+}
+
+/** The built CLI, and options to run it away from the project folder (so no developer .env is read). */
+export const CLI = resolve('dist/apps/cli/main.js');
+export function cliOptions(settings: Record<string, string | number | boolean | undefined>) {
+  return { env: childEnv(settings), cwd: tmpdir() };
 }

@@ -6,7 +6,7 @@ import { createApi } from '../../../apps/api/bootstrap.js';
 import { startWorker } from '../../../apps/worker/bootstrap.js';
 import { assertSchemaCurrent, createDataSource, pendingMigrations, runMigrations } from '../../../libs/database/index.js';
 import { IdentityService } from '../../../libs/identity/index.js';
-import { childEnv, createScratchDatabase, testConfig } from '../../support/test-env.js';
+import { CLI, cliOptions, createScratchDatabase, testConfig } from '../../support/test-env.js';
 
 const run = promisify(execFile);
 
@@ -35,9 +35,7 @@ describe('migrations on a fresh PostgreSQL database', () => {
   });
 
   it('`dems admin migrate --check` exits 1 and names what is pending', async () => {
-    const err = (await run('node', ['dist/apps/cli/main.js', 'admin', 'migrate', '--check'], {
-      env: childEnv({ ...testConfig(), DATABASE_URL: scratch.url }),
-    }).catch((e) => e)) as { code: number; stdout: string };
+    const err = (await run('node', [CLI, 'admin', 'migrate', '--check'], cliOptions({ ...testConfig(), DATABASE_URL: scratch.url })).catch((e) => e)) as { code: number; stdout: string };
     expect(err.code).toBe(1);
     expect(err.stdout).toMatch(/^pending: CreateUsers/);
   });
