@@ -10,13 +10,14 @@ const common = {
   testEnvironment: 'node',
 };
 export default {
+  // Integration and e2e hooks start real services and hash passwords with argon2id.
+  testTimeout: 120000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'] },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
-      testTimeout: 120000,
     },
   ],
 };

@@ -1,10 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ConfigModule, type AppConfig } from '../../libs/config/index.js';
 import { loggingModule } from '../../libs/core/index.js';
 import { DatabaseModule } from '../../libs/database/index.js';
 import { QueueModule } from '../../libs/queue/index.js';
 import { StorageModule } from '../../libs/storage/index.js';
+import { CasesModule } from '../../libs/cases/index.js';
+import { CustodyModule } from '../../libs/custody/index.js';
+import { IdentityModule } from '../../libs/identity/index.js';
+import { AuditController } from './audit/audit.controller.js';
+import { AuthController, MeController } from './auth/auth.controller.js';
+import { AuthGuard } from './auth/auth.guard.js';
+import { UsersController } from './auth/users.controller.js';
+import { CasesController, ExhibitsController } from './cases/cases.controller.js';
+import { validationPipe } from './validation.js';
 import { AppExceptionFilter } from './app-exception.filter.js';
 import { HealthController } from './health/health.controller.js';
 import { ReadinessService } from './health/readiness.service.js';
@@ -15,9 +24,14 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule],
-      controllers: [HealthController, SystemController],
-      providers: [ReadinessService, { provide: APP_FILTER, useClass: AppExceptionFilter }],
+      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule],
+      controllers: [HealthController, SystemController, AuthController, MeController, UsersController, CasesController, ExhibitsController, AuditController],
+      providers: [
+        ReadinessService,
+        { provide: APP_FILTER, useClass: AppExceptionFilter },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_PIPE, useValue: validationPipe },
+      ],
     };
   }
 }

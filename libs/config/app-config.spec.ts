@@ -6,6 +6,7 @@ const minimal = {
   REDIS_URL: 'redis://127.0.0.1:6379',
   S3_ACCESS_KEY_ID: 'dems:dev',
   S3_SECRET_ACCESS_KEY: 'secret',
+  AUTH_JWT_SECRET: 'x'.repeat(32),
 };
 
 function problems(env: Record<string, string | undefined>): ConfigError['problems'] {
@@ -31,7 +32,7 @@ describe('loadConfig', () => {
 
   it('names every missing required variable', () => {
     const names = problems({}).map((p) => p.variable).sort();
-    expect(names).toEqual(['DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+    expect(names).toEqual(['AUTH_JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
     expect(problems({}).every((p) => p.problem === 'is required')).toBe(true);
   });
 
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
     ['S3_PART_SIZE_MB', '4', 'must be at least 5'],
     ['S3_BUCKET_ORIGINALS', 'Bad_Bucket', 'must be a valid S3 bucket name'],
     ['DEMO_ADMIN_PASSWORD', 'short', 'must be at least 12 characters'],
+    ['AUTH_JWT_SECRET', 'too-short', 'must be at least 32 characters (a random secret shared by every API replica)'],
   ])('rejects malformed %s=%s with a message naming it', (variable, value, problem) => {
     const found = problems({ ...minimal, [variable]: value });
     expect(found).toEqual([{ variable, problem }]);

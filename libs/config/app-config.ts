@@ -72,6 +72,12 @@ export const configSchema = z.object({
   S3_UPLOAD_CONCURRENCY: int(1, 32).default(4),
   S3_PRESIGN_TTL_SECONDS: int(1, 604800).default(300),
 
+  AUTH_JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters (a random secret shared by every API replica)' }),
+  AUTH_ACCESS_TOKEN_TTL_SECONDS: int(60, 86400).default(900),
+  AUTH_REFRESH_TOKEN_TTL_SECONDS: int(300, 90 * 86400).default(7 * 86400),
+  AUTH_LOGIN_MAX_FAILURES: int(1, 100).default(5),
+  AUTH_LOGIN_LOCK_SECONDS: int(1, 86400).default(900),
+
   DEMO_ADMIN_USERNAME: z.string().regex(/^[a-z][a-z0-9._-]{2,63}$/, { message: 'must be 3-64 lower-case letters, digits, . _ -' }).default('admin'),
   DEMO_ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
 });

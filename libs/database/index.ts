@@ -1,2 +1,3 @@
 export { createDataSource, pendingMigrations, runMigrations, assertSchemaCurrent, MIGRATIONS_TABLE } from './data-source.js';
 export { DatabaseModule } from './database.module.js';
+export { rows, one, affected, type Queryable } from './sql.js';

@@ -1,9 +1,10 @@
 import { UserEntity } from '../identity/user.entity.js';
 import { CreateUsers1763900000000 } from './migrations/1763900000000-create-users.js';
+import { CasesExhibitsCustody1763900100000 } from './migrations/1763900100000-cases-exhibits-custody.js';
 
 /**
  * Every entity and every migration, listed explicitly (ESM has no reliable glob loading, and an
  * explicit list makes a forgotten migration a compile-time matter). Append new migrations.
  */
 export const ENTITIES = [UserEntity];
-export const MIGRATIONS = [CreateUsers1763900000000];
+export const MIGRATIONS = [CreateUsers1763900000000, CasesExhibitsCustody1763900100000];

@@ -1,8 +1,10 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/request-context.js';
 import { ObjectStore } from '../../../libs/storage/index.js';
 import { SERVICE_VERSION } from '../version.js';
 
+@Public()
 @ApiTags('system')
 @Controller({ path: 'system', version: '1' })
 export class SystemController {

@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError, isUuid } from '../core/index.js';
+import { recordCustodyEvent, type Justification } from '../custody/custody-recorder.js';
+import { one, type Queryable } from '../database/sql.js';
+import type { Principal, RequestContext } from '../identity/index.js';
+import type { CaseRole } from './case.schemas.js';
+
+export type CasePermission = 'case.read' | 'case.update' | 'members.manage' | 'exhibit.create' | 'exhibit.update' | 'exhibit.disclosure';
+
+/** What each role on a case may do. Read access to the case file comes with any membership. */
+const CASE_ROLE_PERMISSIONS: Record<CaseRole, CasePermission[]> = {
+  officer_in_case: ['case.read', 'case.update', 'members.manage', 'exhibit.create', 'exhibit.update', 'exhibit.disclosure'],
+  investigator: ['case.read', 'exhibit.create', 'exhibit.update'],
+  forensic_analyst: ['case.read', 'exhibit.create', 'exhibit.update'],
+  disclosure_officer: ['case.read', 'exhibit.disclosure'],
+  reviewer: ['case.read'],
+};
+
+/** Global roles that may open any OFFICIAL case without membership, read-only, with a logged reason. */
+const BREAK_GLASS_ROLES = new Set(['supervisor', 'auditor']);
+
+export interface CaseAccess {
+  caseId: string;
+  classification: 'OFFICIAL' | 'OFFICIAL-SENSITIVE';
+  caseRole: CaseRole | null;
+  via: 'member' | 'supervisory_reason';
+  /** Members see OFFICIAL-SENSITIVE items; break-glass readers do not (explicit membership only). */
+  seesSensitiveItems: boolean;
+  can(permission: CasePermission): boolean;
+}
+
+export const caseNotFound = () => new AppError('CASE_NOT_FOUND', 'No such case, or you have no access to it', 404);
+
+/**
+ * Need-to-know, in one place. A user reaches a case as a member, or (supervisor, auditor) by
+ * giving a reason, which is recorded; OFFICIAL-SENSITIVE cases need membership. Anything else is
+ * answered exactly like a case that does not exist (404), so ids of other cases leak nothing.
+ */
+@Injectable()
+export class CaseAccessService {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  async resolve(
+    principal: Principal,
+    caseId: string,
+    permission: CasePermission,
+    options: { justification?: Justification; context?: RequestContext; tx?: Queryable } = {},
+  ): Promise<CaseAccess> {
+    if (!isUuid(caseId)) throw caseNotFound();
+    const q = options.tx ?? this.ds;
+    const row = await one<{ classification: CaseAccess['classification']; case_role: CaseRole | null }>(
+      q,
+      `SELECT c.classification, m.case_role FROM cases c
+         LEFT JOIN case_members m ON m.case_id = c.id AND m.user_id = $2
+        WHERE c.id = $1`,
+      [caseId, principal.userId],
+    );
+    if (!row) throw caseNotFound();
+    if (row.case_role && principal.role !== 'cps_prosecutor') {
+      const perms = CASE_ROLE_PERMISSIONS[row.case_role];
+      if (!perms.includes(permission)) {
+        throw new AppError('CASE_PERMISSION_DENIED', `Your role on this case (${row.case_role}) does not allow ${permission}`, 403);
+      }
+      return access(caseId, row.classification, row.case_role, 'member', perms);
+    }
+    if (BREAK_GLASS_ROLES.has(principal.role) && row.classification === 'OFFICIAL') {
+      if (!options.justification) {
+        throw new AppError(
+          'ACCESS_REASON_REQUIRED',
+          'You are not a member of this case: give a reason (X-Justification-Code and X-Justification-Text headers) to open it',
+          403,
+        );
+      }
+      if (permission !== 'case.read') {
+        throw new AppError('CASE_PERMISSION_DENIED', 'Opening a case with a supervisory reason gives read-only access', 403);
+      }
+      await recordCustodyEvent(q, {
+        type: 'case.opened_with_reason',
+        operation: 'consultation',
+        caseId,
+        actor: principal,
+        object: { type: 'case', id: caseId },
+        justification: options.justification,
+        context: options.context,
+      });
+      return access(caseId, row.classification, null, 'supervisory_reason', ['case.read']);
+    }
+    throw caseNotFound();
+  }
+}
+
+function access(caseId: string, classification: CaseAccess['classification'], caseRole: CaseRole | null, via: CaseAccess['via'], perms: CasePermission[]): CaseAccess {
+  return { caseId, classification, caseRole, via, seesSensitiveItems: via === 'member', can: (p) => perms.includes(p) };
+}

@@ -1,0 +1,3 @@
+export * from './custody-recorder.js';
+export { AccessLogService, accessLogQuerySchema, toCsv, ACCESS_LOG_FIELDS, type AccessLogEntry, type AccessLogQuery } from './access-log.service.js';
+export { CustodyModule } from './custody.module.js';

@@ -1,0 +1,15 @@
+import type { Role } from './user.entity.js';
+
+/** Who is calling, as established by the auth guard from an access token or a personal API token. */
+export interface Principal {
+  userId: string;
+  username: string;
+  role: Role;
+  via: 'access_token' | 'api_token';
+}
+
+/** Where a request came from, recorded with every s.62 entry. */
+export interface RequestContext {
+  clientAddress?: string;
+  requestId?: string;
+}

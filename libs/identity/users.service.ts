@@ -1,0 +1,48 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError, isUuid } from '../core/index.js';
+import { one, rows } from '../database/sql.js';
+import { PasswordHasher } from './password-hasher.js';
+import type { User } from './users.repository.js';
+import type { Role } from './user.entity.js';
+
+export interface NewUser {
+  username: string;
+  displayName: string;
+  role: Role;
+  password: string;
+}
+
+const COLUMNS = `id, username, display_name AS "displayName", role, is_active AS "isActive", created_at AS "createdAt"`;
+
+/** Accounts, managed by administrators. */
+@Injectable()
+export class UsersService {
+  private readonly hasher = new PasswordHasher();
+
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  async create(input: NewUser): Promise<User> {
+    const hash = await this.hasher.hash(input.password);
+    try {
+      return (await one<User>(
+        this.ds,
+        `INSERT INTO users (username, display_name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
+        [input.username, input.displayName, input.role, hash],
+      ))!;
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505') throw new AppError('USERNAME_TAKEN', `The username "${input.username}" is already taken`, 409);
+      throw e;
+    }
+  }
+
+  list(): Promise<User[]> {
+    return rows<User>(this.ds, `SELECT ${COLUMNS} FROM users ORDER BY username`);
+  }
+
+  async get(id: string): Promise<User> {
+    const user = isUuid(id) ? await one<User>(this.ds, `SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]) : undefined;
+    if (!user) throw new AppError('USER_NOT_FOUND', 'No such user', 404);
+    return user;
+  }
+}

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
+
+/**
+ * Every endpoint x every kind of caller, from one table. The last test compares the table with
+ * the routes the API actually serves (its OpenAPI document), so a new endpoint cannot be added
+ * without deciding who may call it.
+ */
+
+type Actor =
+  | 'oic' | 'investigator' | 'analyst' | 'discloser' | 'reviewer'
+  | 'outsider' | 'supervisorNoReason' | 'supervisorWithReason' | 'auditorNoReason' | 'auditorWithReason'
+  | 'cps' | 'admin' | 'anonymous';
+const ACTORS: Actor[] = ['oic', 'investigator', 'analyst', 'discloser', 'reviewer', 'outsider', 'supervisorNoReason', 'supervisorWithReason',
+  'auditorNoReason', 'auditorWithReason', 'cps', 'admin', 'anonymous'];
+
+interface Row {
+  method: string;
+  /** OpenAPI path with {params}. */
+  route: string;
+  path: () => string;
+  body?: () => unknown;
+  /** Run before each actor's call (e.g. restore a member the previous call removed). */
+  before?: () => Promise<void>;
+  expect: Record<Actor, number>;
+}
+
+/** Expected statuses in ACTORS order. */
+const e = (...s: number[]): Record<Actor, number> => Object.fromEntries(ACTORS.map((a, i) => [a, s[i]])) as Record<Actor, number>;
+
+describe('authorization matrix (every endpoint, every role, members and non-members)', () => {
+  const h = new ApiHarness();
+  const who = {} as Record<Exclude<Actor, 'anonymous'>, TestUser>;
+  let caseId: string;
+  let exhibitId: string;
+  let spare: TestUser;
+  let n = 0;
+
+  const withHeaders = (a: Actor): Record<string, string> => (a === 'supervisorNoReason' || a === 'auditorNoReason' || a === 'anonymous' ? {} : JUSTIFY);
+
+  beforeAll(async () => {
+    await h.start();
+    who.oic = await h.user('oic', 'investigator');
+    who.investigator = await h.user('inv', 'investigator');
+    who.analyst = await h.user('analyst', 'forensic_analyst');
+    who.discloser = await h.user('disc', 'disclosure_officer');
+    who.reviewer = await h.user('reviewer', 'supervisor');
+    who.outsider = await h.user('outsider', 'investigator');
+    who.supervisorNoReason = await h.user('sup1', 'supervisor');
+    who.supervisorWithReason = await h.user('sup2', 'supervisor');
+    who.auditorNoReason = await h.user('aud1', 'auditor');
+    who.auditorWithReason = await h.user('aud2', 'auditor');
+    who.cps = await h.user('cps', 'cps_prosecutor');
+    who.admin = await h.user('admin', 'administrator');
+    spare = await h.user('spare', 'investigator');
+
+    const c = await h.call('POST', '/api/v1/cases', { token: who.oic.token, body: { urn: freshUrn(), title: 'Matrix case' } });
+    expect(c.status).toBe(201);
+    caseId = c.body.id as string;
+    for (const [u, role] of [[who.investigator, 'investigator'], [who.analyst, 'forensic_analyst'], [who.discloser, 'disclosure_officer'], [who.reviewer, 'reviewer']] as const) {
+      expect((await h.call('PUT', `/api/v1/cases/${caseId}/members/${u.id}`, { token: who.oic.token, body: { caseRole: role } })).status).toBe(200);
+    }
+    const x = await h.call('POST', `/api/v1/cases/${caseId}/exhibits`, {
+      token: who.oic.token,
+      body: { reference: 'JS/1', sourceType: 'cctv', description: 'Shop CCTV export', producer: 'J Smith' },
+    });
+    expect(x.status).toBe(201);
+    exhibitId = x.body.id as string;
+  });
+  afterAll(() => h.stop());
+
+  const ensureSpareMember = async () => {
+    await h.call('PUT', `/api/v1/cases/${caseId}/members/${spare.id}`, { token: who.oic.token, body: { caseRole: 'reviewer' } });
+  };
+
+  //                                oic  inv  ana  dis  rev  out  sup- sup+ aud- aud+ cps  adm  anon
+  const ROWS: Row[] = [
+    { method: 'GET', route: '/api/v1/me', path: () => '/api/v1/me', expect: e(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401) },
+    { method: 'POST', route: '/api/v1/me/tokens', path: () => '/api/v1/me/tokens', body: () => ({ name: 'matrix' }), expect: e(201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 401) },
+    { method: 'GET', route: '/api/v1/me/tokens', path: () => '/api/v1/me/tokens', expect: e(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401) },
+    { method: 'DELETE', route: '/api/v1/me/tokens/{tokenId}', path: () => '/api/v1/me/tokens/00000000-0000-4000-8000-000000000000', expect: e(404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/users', path: () => '/api/v1/users', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401) },
+    { method: 'POST', route: '/api/v1/users', path: () => '/api/v1/users', body: () => ({ username: `made-${++n}-${Date.now() % 100000}`, displayName: 'Made', role: 'investigator', password: 'a-long-password-1' }), expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 401) },
+    { method: 'GET', route: '/api/v1/users/{userId}', path: () => `/api/v1/users/${spare.id}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401) },
+    { method: 'POST', route: '/api/v1/cases', path: () => '/api/v1/cases', body: () => ({ urn: freshUrn(), title: 'Another case' }), expect: e(201, 201, 403, 403, 201, 201, 201, 201, 403, 403, 403, 403, 401) },
+    { method: 'GET', route: '/api/v1/cases', path: () => '/api/v1/cases', expect: e(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}', path: () => `/api/v1/cases/${caseId}`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
+    { method: 'PATCH', route: '/api/v1/cases/{caseId}', path: () => `/api/v1/cases/${caseId}`, body: () => ({ title: `Matrix case ${++n}` }), expect: e(200, 403, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/members', path: () => `/api/v1/cases/${caseId}/members`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
+    { method: 'PUT', route: '/api/v1/cases/{caseId}/members/{userId}', path: () => `/api/v1/cases/${caseId}/members/${spare.id}`, body: () => ({ caseRole: 'reviewer' }), expect: e(200, 403, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'DELETE', route: '/api/v1/cases/{caseId}/members/{userId}', path: () => `/api/v1/cases/${caseId}/members/${spare.id}`, before: ensureSpareMember, expect: e(204, 403, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'POST', route: '/api/v1/cases/{caseId}/exhibits', path: () => `/api/v1/cases/${caseId}/exhibits`, body: () => ({ reference: `JS/${100 + ++n}`, sourceType: 'audio', description: '999 call', producer: 'J Smith' }), expect: e(201, 201, 201, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits', path: () => `/api/v1/cases/${caseId}/exhibits`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
+    { method: 'PATCH', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`, body: () => ({ description: `Shop CCTV export, rev ${++n}` }), expect: e(200, 200, 200, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/audit/events', path: () => `/api/v1/audit/events?caseId=${caseId}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 401) },
+  ];
+
+  // A second PATCH exhibit row for the disclosure fields, which only some case roles may set.
+  const DISCLOSURE_ROW: Row = {
+    method: 'PATCH', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`,
+    body: () => ({ disclosureUse: n++ % 2 ? 'unused' : 'used' }),
+    expect: e(200, 403, 403, 200, 403, 404, 403, 403, 403, 403, 404, 404, 401),
+  };
+
+  for (const row of [...ROWS, DISCLOSURE_ROW]) {
+    it(`${row.method} ${row.route}${row === DISCLOSURE_ROW ? ' (disclosure fields)' : ''}`, async () => {
+      const got: Record<string, number> = {};
+      for (const actor of ACTORS) {
+        await row.before?.();
+        const res = await h.call(row.method, row.path(), {
+          token: actor === 'anonymous' ? undefined : who[actor].token,
+          body: row.body?.(),
+          headers: withHeaders(actor),
+        });
+        got[actor] = res.status;
+        // Every refusal has the stable JSON error shape; a 404 says nothing about existence.
+        if (res.status >= 400) {
+          expect(typeof res.body.code).toBe('string');
+          expect(typeof res.body.message).toBe('string');
+        }
+        if (res.status === 404 && row.route.includes('{caseId}')) {
+          expect(['CASE_NOT_FOUND']).toContain(res.body.code);
+        }
+      }
+      expect(got).toEqual(row.expect);
+    });
+  }
+
+  it('covers every non-public route the API serves', async () => {
+    const doc = (await h.call('GET', '/api/docs-json')).body as { paths: Record<string, Record<string, unknown>> };
+    const served = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /api/v1/system', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh', 'POST /api/v1/auth/logout'];
+    const covered = new Set(ROWS.map((r) => `${r.method} ${r.route}`));
+    expect(served.filter((s) => !PUBLIC.includes(s) && !covered.has(s))).toEqual([]);
+    expect([...covered].filter((c) => !served.includes(c))).toEqual([]);
+  });
+
+  it('answers a guessed case id of another case exactly like a missing one', async () => {
+    const other = await h.call('GET', `/api/v1/cases/${caseId}`, { token: who.outsider.token, headers: JUSTIFY });
+    const missing = await h.call('GET', '/api/v1/cases/00000000-0000-4000-8000-000000000000', { token: who.outsider.token, headers: JUSTIFY });
+    const garbage = await h.call('GET', '/api/v1/cases/not-a-uuid', { token: who.outsider.token, headers: JUSTIFY });
+    expect(other.body).toEqual(missing.body);
+    expect(garbage.body).toEqual(missing.body);
+    expect([other.status, missing.status, garbage.status]).toEqual([404, 404, 404]);
+  });
+});
