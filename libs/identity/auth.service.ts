@@ -79,24 +79,27 @@ export class AuthService {
   /** Rotates a refresh token. A token used twice means it leaked: every session of the user ends. */
   async refresh(refreshToken: string): Promise<TokenPair> {
     if (typeof refreshToken !== 'string' || !refreshToken.startsWith(REFRESH_PREFIX)) throw this.badRefresh();
-    return this.ds.transaction(async (em) => {
+    const outcome: { pair?: TokenPair; reusedBy?: string } = await this.ds.transaction(async (em) => {
       const row = await one<{ id: string; user_id: string; expires_at: Date; revoked_at: Date | null; username: string; role: Role; is_active: boolean }>(
         em,
         `SELECT t.id, t.user_id, t.expires_at, t.revoked_at, u.username, u.role, u.is_active
            FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 FOR UPDATE OF t`,
         [hashSecret(refreshToken)],
       );
-      if (!row) throw this.badRefresh();
-      if (row.revoked_at) {
-        await em.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [row.user_id]);
-        this.logger.warn({ userId: row.user_id }, 'refresh token reused: all sessions of the user revoked');
-        throw this.badRefresh();
-      }
-      if (new Date(row.expires_at) <= new Date() || !row.is_active) throw this.badRefresh();
+      if (!row) return {};
+      if (row.revoked_at) return { reusedBy: row.user_id };
+      if (new Date(row.expires_at) <= new Date() || !row.is_active) return {};
       const pair = await this.issuePair({ userId: row.user_id, username: row.username, role: row.role }, em);
       await em.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE id = $1`, [row.id]);
-      return pair;
+      return { pair };
     });
+    if (outcome.pair) return outcome.pair;
+    if (outcome.reusedBy) {
+      // Outside the transaction above, so the revocation is not rolled back with the refusal.
+      await this.ds.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [outcome.reusedBy]);
+      this.logger.warn({ userId: outcome.reusedBy }, 'refresh token reused: all sessions of the user revoked');
+    }
+    throw this.badRefresh();
   }
 
   async logout(refreshToken: string): Promise<void> {
