@@ -66,7 +66,7 @@ export class ApiHarness {
       body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
     });
     const text = await res.text();
-    let body: Record<string, unknown> = {};
+    let body: Record<string, unknown>;
     try {
       body = text ? JSON.parse(text) : {};
     } catch {
