@@ -1,9 +1,10 @@
 import os from 'node:os';
 import { printAndSave, type Benchmark } from './harness.js';
+import { caseList } from './case-list.bench.js';
 import { storageStream } from './storage-stream.bench.js';
 
 /** Every benchmark, by name. `npm run bench [-- name… --key value…]` runs the named ones (default all). */
-const BENCHMARKS: Benchmark[] = [storageStream];
+const BENCHMARKS: Benchmark[] = [storageStream, caseList];
 
 const names: string[] = [];
 const args = new Map<string, string>();

@@ -10,5 +10,8 @@ export NODE_ENV=test LOG_LEVEL=warn S3_BUCKET_ORIGINALS=dems-bench-originals S3_
 ensure_packages
 ensure_node_modules
 ensure_services
+# A database of its own, seeded by the benchmarks that need data (kept between runs).
+export DATABASE_URL="${DATABASE_URL%/*}/dems_bench"
+ensure_database
 say "build"; npm run --silent build
 node --expose-gc dist/bench/run.js "$@"

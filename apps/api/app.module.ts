@@ -11,9 +11,11 @@ import { IdentityModule } from '../../libs/identity/index.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuthController, MeController } from './auth/auth.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
+import { OidcController } from './auth/oidc.controller.js';
 import { UsersController } from './auth/users.controller.js';
 import { CasesController, ExhibitsController } from './cases/cases.controller.js';
 import { validationPipe } from './validation.js';
+import { CaseEventsController, LedgerController } from './ledger/ledger.controller.js';
 import { AppExceptionFilter } from './app-exception.filter.js';
 import { HealthController } from './health/health.controller.js';
 import { ReadinessService } from './health/readiness.service.js';
@@ -25,7 +27,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule],
-      controllers: [HealthController, SystemController, AuthController, MeController, UsersController, CasesController, ExhibitsController, AuditController],
+      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController],
       providers: [
         ReadinessService,
         { provide: APP_FILTER, useClass: AppExceptionFilter },

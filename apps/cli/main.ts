@@ -4,6 +4,8 @@ import { ConfigError, loadDotEnv } from '../../libs/config/index.js';
 import { AppError } from '../../libs/core/index.js';
 import { registerAdminCommands } from './admin.commands.js';
 import { ApiClient, ApiError } from './api-client.js';
+import { registerAuthCommands } from './auth.commands.js';
+import { registerCaseCommands } from './cases.commands.js';
 import { SERVICE_VERSION } from '../api/version.js';
 
 const program = new Command('dems')
@@ -16,12 +18,14 @@ program
   .description("ask the API whether it and its dependencies are ready")
   .option('--json', 'machine-readable output')
   .action(async (opts: { json?: boolean }) => {
-    const { status, body } = await new ApiClient().get<Record<string, unknown>>('/health/ready', [200, 503]);
+    const { status, body } = await new ApiClient().get<Record<string, unknown>>('/health/ready', { ok: [200, 503], auth: false });
     if (opts.json) console.log(JSON.stringify(body, null, 2));
     else console.log(status === 200 ? 'ready' : `not ready: ${String(body.message)}`);
     process.exitCode = status === 200 ? 0 : 1;
   });
 
+registerAuthCommands(program);
+registerCaseCommands(program);
 registerAdminCommands(program);
 
 try {

@@ -4,6 +4,8 @@ import { loggingModule } from '../../libs/core/index.js';
 import { DatabaseModule } from '../../libs/database/index.js';
 import { JobWorkerModule, QueueModule } from '../../libs/queue/index.js';
 import { StorageModule } from '../../libs/storage/index.js';
+import { CustodyModule } from '../../libs/custody/index.js';
+import { LedgerCheckpointJob } from './jobs/ledger-checkpoint.job.js';
 import { ObjectHashJob } from './jobs/object-hash.job.js';
 
 @Module({})
@@ -18,8 +20,9 @@ export class WorkerModule {
         StorageModule,
         QueueModule,
         JobWorkerModule,
+        CustodyModule,
       ],
-      providers: [ObjectHashJob],
+      providers: [ObjectHashJob, LedgerCheckpointJob],
     };
   }
 }

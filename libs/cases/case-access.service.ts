@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AppError, isUuid } from '../core/index.js';
 import { recordCustodyEvent, type Justification } from '../custody/custody-recorder.js';
-import { one, type Queryable } from '../database/sql.js';
+import { one } from '../database/sql.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 import type { CaseRole } from './case.schemas.js';
 
@@ -45,7 +45,7 @@ export class CaseAccessService {
     principal: Principal,
     caseId: string,
     permission: CasePermission,
-    options: { justification?: Justification; context?: RequestContext; tx?: Queryable } = {},
+    options: { justification?: Justification; context?: RequestContext; tx?: EntityManager } = {},
   ): Promise<CaseAccess> {
     if (!isUuid(caseId)) throw caseNotFound();
     const q = options.tx ?? this.ds;
@@ -75,7 +75,7 @@ export class CaseAccessService {
       if (permission !== 'case.read') {
         throw new AppError('CASE_PERMISSION_DENIED', 'Opening a case with a supervisory reason gives read-only access', 403);
       }
-      await recordCustodyEvent(q, {
+      const event = {
         type: 'case.opened_with_reason',
         operation: 'consultation',
         caseId,
@@ -83,7 +83,9 @@ export class CaseAccessService {
         object: { type: 'case', id: caseId },
         justification: options.justification,
         context: options.context,
-      });
+      } as const;
+      if (options.tx) await recordCustodyEvent(options.tx, event);
+      else await this.ds.transaction((tx) => recordCustodyEvent(tx, event));
       return access(caseId, row.classification, null, 'supervisory_reason', ['case.read']);
     }
     throw caseNotFound();

@@ -149,14 +149,14 @@ export class CasesService {
     const total = (await one<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM cases c JOIN case_members m ON m.case_id = c.id WHERE ${filtered.join(' AND ')}`, filteredParams))!.n;
     const page = found.slice(0, query.limit);
     const last = page[page.length - 1];
-    await recordCustodyEvent(this.ds, {
+    await this.ds.transaction((tx) => recordCustodyEvent(tx, {
       type: 'case.list_consulted',
       operation: 'consultation',
       actor: principal,
       object: { type: 'case_list', id: '-' },
       context,
       details: { filters: { urn: query.urn, status: query.status, q: query.q }, returned: page.length },
-    });
+    }));
     return {
       items: page.map((r) => ({ ...toView(r), access: { caseRole: r.case_role as CaseRole, via: 'member' as const } })),
       nextCursor: found.length > query.limit && last ? encodeCursor(last.sort_value, last.id as string) : null,

@@ -7,6 +7,7 @@ const minimal = {
   S3_ACCESS_KEY_ID: 'dems:dev',
   S3_SECRET_ACCESS_KEY: 'secret',
   AUTH_JWT_SECRET: 'x'.repeat(32),
+  LEDGER_SIGNING_KEY: 'PRIVATE+KEY+dems.dev.local/ledger+c497631e+AdrY2JlYiIlmqHmHAYbiQ7pvVv3dbgNTA3/1Hv6H1g2m',
 };
 
 function problems(env: Record<string, string | undefined>): ConfigError['problems'] {
@@ -32,7 +33,7 @@ describe('loadConfig', () => {
 
   it('names every missing required variable', () => {
     const names = problems({}).map((p) => p.variable).sort();
-    expect(names).toEqual(['AUTH_JWT_SECRET', 'DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+    expect(names).toEqual(['AUTH_JWT_SECRET', 'DATABASE_URL', 'LEDGER_SIGNING_KEY', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
     expect(problems({}).every((p) => p.problem === 'is required')).toBe(true);
   });
 

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { ROLES } from '../identity/roles.js';
+import { parseSignerKey } from '../ledger/checkpoint.js';
 
 /**
  * Every setting of the service, read from the environment in exactly one place (this file) and
@@ -33,6 +35,15 @@ const url = (protocols: string[]) =>
       },
       { message: `must be a URL (${protocols.join(', ')})` },
     );
+
+function isSignerKey(v: string): boolean {
+  try {
+    parseSignerKey(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -78,9 +89,44 @@ export const configSchema = z.object({
   AUTH_LOGIN_MAX_FAILURES: int(1, 100).default(5),
   AUTH_LOGIN_LOCK_SECONDS: int(1, 86400).default(900),
 
+  LEDGER_SIGNING_KEY: z
+    .string()
+    .refine(isSignerKey, {
+      message: 'must be a signed-note Ed25519 signer key (PRIVATE+KEY+<name>+<id>+<key>); make one with `dems admin ledger-key --name <origin>`',
+    }),
+  LEDGER_CHECKPOINT_EVERY_EVENTS: int(1, 1_000_000).default(1000),
+  LEDGER_CHECKPOINT_INTERVAL_SECONDS: int(5, 86400).default(300),
+
   DEMO_ADMIN_USERNAME: z.string().regex(/^[a-z][a-z0-9._-]{2,63}$/, { message: 'must be 3-64 lower-case letters, digits, . _ -' }).default('admin'),
   DEMO_ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
-});
+
+  // Sign-in with the force's identity provider (OpenID Connect): off unless OIDC_ISSUER_URL is set.
+  OIDC_ISSUER_URL: url(['http', 'https']).optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_REDIRECT_URL: url(['http', 'https']).optional(),
+  OIDC_SCOPES: z
+    .string()
+    .refine((v) => v.split(/\s+/).includes('openid'), { message: 'must be space-separated scopes including openid' })
+    .default('openid profile email'),
+  OIDC_USERNAME_CLAIM: z.string().regex(/^\S+$/, { message: 'must be a claim name' }).default('preferred_username'),
+  OIDC_ROLE_CLAIM: z.string().regex(/^\S+$/, { message: 'must be a claim name' }).optional(),
+  OIDC_DEFAULT_ROLE: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }).optional(),
+  OIDC_ALLOW_INSECURE_HTTP: bool.default(false),
+}).superRefine((c, ctx) => {
+  if (!c.OIDC_ISSUER_URL) return;
+  for (const name of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_REDIRECT_URL'] as const) {
+    if (!c[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when OIDC_ISSUER_URL is set' });
+  }
+  if (c.OIDC_ISSUER_URL.startsWith('http:') && !c.OIDC_ALLOW_INSECURE_HTTP) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['OIDC_ISSUER_URL'],
+      message: 'must be an https URL (OIDC_ALLOW_INSECURE_HTTP=true allows http, for a local test provider only)',
+    });
+  }
+  // Checked even when other settings are wrong (every problem in one message), once the OIDC ones parsed.
+}, { when: (payload) => !payload.issues.some((i) => String(i.path?.[0]).startsWith('OIDC_')) });
 
 export type AppConfig = z.infer<typeof configSchema>;
 
@@ -136,6 +182,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
 export const cliConfigSchema = z.object({
   DEMS_API_URL: url(['http', 'https']).default('http://127.0.0.1:3000'),
   DEMS_TOKEN: z.string().optional(),
+  // Where `dems login` keeps credentials; default ~/.config/dems (tests point it at a temp dir).
+  DEMS_CONFIG_DIR: z.string().optional(),
 });
 export type CliConfig = z.infer<typeof cliConfigSchema>;
 

@@ -55,7 +55,7 @@ export class AccessLogService {
         ORDER BY seq LIMIT $${params.length}`,
       params,
     );
-    await recordCustodyEvent(this.ds, {
+    await this.ds.transaction((tx) => recordCustodyEvent(tx, {
       type: 'access_log.queried',
       operation: 'consultation',
       caseId: q.caseId ?? null,
@@ -64,7 +64,7 @@ export class AccessLogService {
       justification: { code: 'audit', text: 'access log query' },
       context,
       details: { filters: { caseId: q.caseId, userId: q.userId, operation: q.operation, from: q.from, to: q.to }, returned: found.length, format: q.format },
-    });
+    }));
     return found;
   }
 }

@@ -1,5 +1,5 @@
-import type { Queryable } from '../database/sql.js';
-import { one } from '../database/sql.js';
+import type { EntityManager } from 'typeorm';
+import { appendLedgerEvent } from './ledger-append.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 
 export const S62_OPERATIONS = ['collection', 'alteration', 'consultation', 'disclosure', 'combination', 'erasure'] as const;
@@ -39,32 +39,27 @@ export interface CustodyEventInput {
 
 /**
  * The one writer of custody_events. Callers pass the transaction that makes the change, so the
- * change and its event commit together or not at all; the ledger adds its hash chain here.
+ * change and its event commit together or not at all; the event is chained into its case's
+ * hash chain and appended to the global Merkle log in that same transaction.
  */
-export async function recordCustodyEvent(tx: Queryable, e: CustodyEventInput): Promise<{ seq: string; id: string }> {
-  return (await one<{ seq: string; id: string }>(
-    tx,
-    `INSERT INTO custody_events (type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, object_version,
-        object_sha256, justification_code, justification_text, recipient, outcome, client_address, request_id, details)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-     RETURNING seq, id`,
-    [
-      e.type,
-      e.operation,
-      e.caseId ?? null,
-      e.actor?.userId ?? null,
-      e.actor?.role ?? null,
-      e.object?.type ?? null,
-      e.object?.id ?? null,
-      e.object?.version ?? null,
-      e.object?.sha256 ?? null,
-      e.justification?.code ?? null,
-      e.justification?.text ?? null,
-      e.recipient ?? null,
-      e.outcome ?? 'success',
-      e.context?.clientAddress ?? null,
-      e.context?.requestId ?? null,
-      JSON.stringify(e.details ?? {}),
-    ],
-  ))!;
+export async function recordCustodyEvent(tx: EntityManager, e: CustodyEventInput): Promise<{ seq: string; id: string; leafIndex: number }> {
+  if (!tx.queryRunner?.isTransactionActive) {
+    throw new Error('recordCustodyEvent must run inside the transaction that makes the change (DataSource.transaction)');
+  }
+  // JSON round trip: drops undefined values and turns dates into strings, as stored in jsonb.
+  const details = JSON.parse(JSON.stringify(e.details ?? {}));
+  return appendLedgerEvent(tx, {
+    caseId: e.caseId ?? null,
+    type: e.type,
+    operation: e.operation,
+    actorId: e.actor?.userId ?? null,
+    actorRole: e.actor?.role ?? null,
+    object: e.object ? { type: e.object.type, id: e.object.id, version: e.object.version ?? null, sha256: e.object.sha256 ?? null } : null,
+    justification: e.justification ? { code: e.justification.code, text: e.justification.text } : null,
+    recipient: e.recipient ?? null,
+    outcome: e.outcome ?? 'success',
+    clientAddress: e.context?.clientAddress ?? null,
+    requestId: e.context?.requestId ?? null,
+    details,
+  });
 }

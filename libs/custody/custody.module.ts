@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { AccessLogService } from './access-log.service.js';
+import { LedgerService } from './ledger.service.js';
 
 @Global()
-@Module({ providers: [AccessLogService], exports: [AccessLogService] })
+@Module({ providers: [AccessLogService, LedgerService], exports: [AccessLogService, LedgerService] })
 export class CustodyModule {}

@@ -1,3 +1,5 @@
 export * from './custody-recorder.js';
 export { AccessLogService, accessLogQuerySchema, toCsv, ACCESS_LOG_FIELDS, type AccessLogEntry, type AccessLogQuery } from './access-log.service.js';
 export { CustodyModule } from './custody.module.js';
+export { LedgerService, type CheckpointView } from './ledger.service.js';
+export { verifyLedger, type LedgerVerification, type LedgerProblem } from './ledger-verifier.js';

@@ -76,6 +76,20 @@ export class AuthService {
     return this.issuePair({ userId: user.id, username: user.username, role: user.role });
   }
 
+  /**
+   * Signs in a user whom another mechanism has already authenticated (OpenID Connect): the same
+   * access and refresh tokens as a password sign-in. The account must exist and be active.
+   */
+  async issueForUser(userId: string): Promise<TokenPair> {
+    const user = await one<{ id: string; username: string; role: Role }>(
+      this.ds,
+      `UPDATE users SET last_login_at = now() WHERE id = $1 AND is_active RETURNING id, username, role`,
+      [userId],
+    );
+    if (!user) throw new AppError('ACCOUNT_INACTIVE', 'The account does not exist or has been deactivated', 403);
+    return this.issuePair({ userId: user.id, username: user.username, role: user.role });
+  }
+
   /** Rotates a refresh token. A token used twice means it leaked: every session of the user ends. */
   async refresh(refreshToken: string): Promise<TokenPair> {
     if (typeof refreshToken !== 'string' || !refreshToken.startsWith(REFRESH_PREFIX)) throw this.badRefresh();

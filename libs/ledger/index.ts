@@ -46,3 +46,4 @@ export {
   type SignerKey,
   type VerifierKey,
 } from './checkpoint.js';
+export { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, type LedgerEvent } from './custody-event-encoding.js';

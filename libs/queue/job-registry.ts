@@ -2,16 +2,19 @@
  * The one registry of queues, jobs and their payloads. A job is added here first; the worker
  * refuses to start unless every job named here has exactly one handler.
  */
-export const QUEUE_NAMES = ['integrity'] as const;
+export const QUEUE_NAMES = ['integrity', 'ledger'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface JobPayloads {
   /** Re-hash a stored object (fixity); fails terminally if it is missing. */
   'integrity.hash-object': { bucket: string; key: string; expectedSha256?: string };
+  /** Sign a checkpoint if enough events arrived or enough time passed (scheduled). */
+  'ledger.publish-checkpoint': Record<string, never>;
 }
 
 export interface JobResults {
   'integrity.hash-object': { size: number; sha256: string; matches: boolean | null };
+  'ledger.publish-checkpoint': { treeSize: number; published: boolean };
 }
 
 export type JobName = keyof JobPayloads;
@@ -28,6 +31,7 @@ export interface JobSpec {
 
 export const JOBS: { readonly [N in JobName]: JobSpec } = {
   'integrity.hash-object': { queue: 'integrity', attempts: 3, backoffMs: 5_000, timeoutMs: 30 * 60_000 },
+  'ledger.publish-checkpoint': { queue: 'ledger', attempts: 3, backoffMs: 2_000, timeoutMs: 60_000 },
 };
 
 export const JOB_NAMES = Object.keys(JOBS) as JobName[];

@@ -66,6 +66,16 @@ export class QueueService implements OnApplicationShutdown {
     }
   }
 
+  /** Runs a job every `everyMs` (one scheduler per job name, shared by all worker replicas). */
+  async schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayloads[N]): Promise<void> {
+    const spec = JOBS[name];
+    await (await this.queue(spec.queue)).upsertJobScheduler(name, { every: everyMs }, {
+      name,
+      data: payload,
+      opts: { attempts: spec.attempts, backoff: { type: 'exponential', delay: spec.backoffMs }, removeOnComplete: { count: 100 }, removeOnFail: false },
+    });
+  }
+
   async getJob(queue: QueueName, id: string): Promise<JobView | undefined> {
     const job = await (await this.queue(queue)).getJob(id);
     return job ? await view(queue, job) : undefined;

@@ -93,6 +93,8 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits', path: () => `/api/v1/cases/${caseId}/exhibits`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     { method: 'PATCH', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`, body: () => ({ description: `Shop CCTV export, rev ${++n}` }), expect: e(200, 200, 200, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/events', path: () => `/api/v1/cases/${caseId}/events`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
+    { method: 'POST', route: '/api/v1/ledger/checkpoints', path: () => '/api/v1/ledger/checkpoints', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 201, 201, 403, 201, 401) },
     { method: 'GET', route: '/api/v1/audit/events', path: () => `/api/v1/audit/events?caseId=${caseId}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 401) },
   ];
 
@@ -130,7 +132,10 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
   it('covers every non-public route the API serves', async () => {
     const doc = (await h.call('GET', '/api/docs-json')).body as { paths: Record<string, Record<string, unknown>> };
     const served = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
-    const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /api/v1/system', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh', 'POST /api/v1/auth/logout'];
+    const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /api/v1/system', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh', 'POST /api/v1/auth/logout',
+      'GET /api/v1/auth/oidc/login', 'GET /api/v1/auth/oidc/callback',
+      'GET /api/v1/ledger/public-key', 'GET /api/v1/ledger/checkpoint', 'GET /api/v1/ledger/checkpoints/{treeSize}',
+      'GET /api/v1/ledger/proofs/inclusion', 'GET /api/v1/ledger/proofs/consistency'];
     const covered = new Set(ROWS.map((r) => `${r.method} ${r.route}`));
     expect(served.filter((s) => !PUBLIC.includes(s) && !covered.has(s))).toEqual([]);
     expect([...covered].filter((c) => !served.includes(c))).toEqual([]);

@@ -24,13 +24,14 @@ export class ApiHarness {
   config!: AppConfig;
   private readonly suffix = randomBytes(3).toString('hex');
 
-  async start(overrides: Partial<AppConfig> = {}): Promise<this> {
+  /** `port` 0 picks a free one; a test that must know its URL before start (OIDC redirect) passes one. */
+  async start(overrides: Partial<AppConfig> = {}, port = 0): Promise<this> {
     this.config = testConfig(overrides);
     this.ds = createDataSource(this.config);
     await this.ds.initialize();
     await runMigrations(this.ds);
     this.app = await createApi(this.config, { shutdownHooks: false });
-    await this.app.listen(0, '127.0.0.1');
+    await this.app.listen(port, '127.0.0.1');
     this.base = `http://127.0.0.1:${(this.app.getHttpServer().address() as AddressInfo).port}`;
     return this;
   }

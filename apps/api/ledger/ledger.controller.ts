@@ -1,0 +1,84 @@
+import { Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { CaseAccessService } from '../../../libs/cases/index.js';
+import { AppError } from '../../../libs/core/index.js';
+import { LedgerService, type Justification } from '../../../libs/custody/index.js';
+import type { Principal, RequestContext } from '../../../libs/identity/index.js';
+import { Ctx, CurrentUser, JustificationHeader, Public, Roles } from '../auth/request-context.js';
+
+const count = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const inclusionQuery = z.strictObject({ leafIndex: count, treeSize: count });
+const consistencyQuery = z.strictObject({ from: count, to: count });
+
+/** Anyone may check the log: checkpoints and proofs reveal hashes, never event contents. */
+@ApiTags('ledger')
+@Controller({ path: 'ledger', version: '1' })
+export class LedgerController {
+  constructor(@Inject(LedgerService) private readonly ledger: LedgerService) {}
+
+  @Public()
+  @Get('public-key')
+  @ApiOperation({ summary: 'The verifier key (C2SP note format) that signs checkpoints, with its key id and origin' })
+  publicKey() {
+    return this.ledger.publicKey();
+  }
+
+  @Public()
+  @Get('checkpoint')
+  @ApiOperation({ summary: 'The latest signed checkpoint (tlog-checkpoint signed note)' })
+  async latest() {
+    const cp = await this.ledger.latest();
+    if (!cp) throw new AppError('CHECKPOINT_NOT_FOUND', 'No checkpoint has been signed yet', 404);
+    return cp;
+  }
+
+  @Public()
+  @Get('checkpoints/:treeSize')
+  @ApiOperation({ summary: 'The checkpoint signed at a given tree size' })
+  bySize(@Param('treeSize') treeSize: string) {
+    const n = Number(treeSize);
+    if (!Number.isSafeInteger(n) || n < 0) throw new AppError('CHECKPOINT_NOT_FOUND', `No checkpoint was signed at tree size ${treeSize}`, 404);
+    return this.ledger.bySize(n);
+  }
+
+  @Public()
+  @Get('proofs/inclusion')
+  @ApiOperation({ summary: 'RFC 9162 inclusion proof of the event at leafIndex in the tree of treeSize' })
+  inclusion(@Query({ schema: inclusionQuery }) q: z.infer<typeof inclusionQuery>) {
+    return this.ledger.inclusion(q.leafIndex, q.treeSize);
+  }
+
+  @Public()
+  @Get('proofs/consistency')
+  @ApiOperation({ summary: 'RFC 9162 consistency proof between tree sizes from and to' })
+  consistency(@Query({ schema: consistencyQuery }) q: z.infer<typeof consistencyQuery>) {
+    return this.ledger.consistency(q.from, q.to);
+  }
+
+  @ApiBearerAuth()
+  @Roles('auditor', 'administrator')
+  @Post('checkpoints')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Sign a checkpoint now (auditors, administrators)' })
+  async publish() {
+    return (await this.ledger.publishCheckpoint()) ?? { treeSize: 0 };
+  }
+}
+
+@ApiTags('ledger')
+@ApiBearerAuth()
+@Controller({ path: 'cases/:caseId/events', version: '1' })
+export class CaseEventsController {
+  constructor(
+    @Inject(LedgerService) private readonly ledger: LedgerService,
+    @Inject(CaseAccessService) private readonly access: CaseAccessService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: "A case's custody events in ledger order, with their canonical form and chain hashes" })
+  async events(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
+    await this.access.resolve(p, caseId, 'case.read', { justification: j, context: ctx });
+    return this.ledger.caseEvents(caseId, { principal: p, justification: j, context: ctx });
+  }
+}

@@ -1,0 +1,95 @@
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../libs/config/index.js';
+import { createDataSource, runMigrations } from '../libs/database/index.js';
+import { IdentityService } from '../libs/identity/index.js';
+import type { Benchmark, Figure } from './harness.js';
+
+const API_MAIN = fileURLToPath(new URL('../apps/api/main.js', import.meta.url));
+
+/**
+ * Case list latency at 10k cases / 200k exhibits: p50 and p99 of `GET /api/v1/cases` (first page
+ * of 50, and a text search) for a user who is a member of every case, under concurrent load from
+ * autocannon against the API running as its own process. Baseline: `GET /health/live` on the same
+ * server with the same load (the framework's floor), so the ratio is what our query, access
+ * check and s.62 logging add.
+ */
+export const caseList: Benchmark = {
+  name: 'case-list',
+  description: 'GET /api/v1/cases at 10k cases / 200k exhibits: p50/p99 under load vs the framework floor',
+  async run(ctx) {
+    const cases = Number(ctx.args.get('cases') ?? 10_000);
+    const perCase = Number(ctx.args.get('exhibits-per-case') ?? 20);
+    const seconds = Number(ctx.args.get('seconds') ?? 10);
+    const connections = Number(ctx.args.get('connections') ?? 10);
+    const config = loadConfig();
+    const ds = createDataSource(config);
+    await ds.initialize();
+    let api: ChildProcess | undefined;
+    try {
+      await runMigrations(ds);
+      const password = 'bench-password-123';
+      const { user } = await new IdentityService(ds).ensureAdmin('bench-investigator', password);
+      await ds.query(`UPDATE users SET role = 'investigator' WHERE id = $1`, [user.id]);
+      const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM cases`);
+      if (n < cases) {
+        ctx.log(`seeding ${cases} cases and ${cases * perCase} exhibits`);
+        const t0 = Date.now();
+        await ds.query(
+          `INSERT INTO cases (urn, title, operation_name, offence_summary, status, created_by, created_at)
+           SELECT lpad((g % 100)::text, 2, '0') || 'BN' || lpad(g::text, 7, '0') || '26',
+                  'Case ' || g || ' ' || (ARRAY['burglary', 'assault', 'fraud', 'robbery', 'arson'])[1 + g % 5],
+                  'Op ' || g, 'Seeded for the case-list benchmark', (ARRAY['open', 'charged', 'closed'])[1 + g % 3], $1,
+                  now() - make_interval(mins => g)
+             FROM generate_series($2::int + 1, $3::int) g`,
+          [user.id, n, cases],
+        );
+        await ds.query(`INSERT INTO case_members (case_id, user_id, case_role, added_by) SELECT id, $1, 'officer_in_case', $1 FROM cases ON CONFLICT DO NOTHING`, [user.id]);
+        await ds.query(
+          `INSERT INTO exhibits (case_id, reference, source_type, description, producer, created_by)
+           SELECT c.id, 'BN/' || s, 'cctv', 'Seeded exhibit ' || s, 'B N', $1
+             FROM cases c CROSS JOIN generate_series(1, $2::int) s
+            WHERE NOT EXISTS (SELECT 1 FROM exhibits e WHERE e.case_id = c.id)`,
+          [user.id, perCase],
+        );
+        await ds.query(`ANALYZE`);
+        ctx.log(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      }
+
+      const port = 39000 + Math.floor(Math.random() * 1000);
+      api = spawn(process.execPath, [API_MAIN], { env: { ...process.env, API_PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+      const base = `http://127.0.0.1:${port}`;
+      for (let i = 0; ; i++) {
+        if (i > 100) throw new Error('API did not start');
+        if (await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench-investigator', password }) });
+      const { accessToken } = (await login.json()) as { accessToken: string };
+      const check = (await (await fetch(`${base}/api/v1/cases?limit=50`, { headers: { authorization: `Bearer ${accessToken}` } })).json()) as { total: number; items: unknown[] };
+      if (check.total < cases || check.items.length !== 50) throw new Error(`unexpected list answer: total ${check.total}, ${check.items.length} items`);
+
+      const load = async (path: string) => {
+        const r = await autocannon({ url: base + path, connections, duration: seconds, headers: { authorization: `Bearer ${accessToken}` } });
+        if (r.non2xx || r.errors) throw new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+        ctx.log(`${path}: ${r.requests.total} requests, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ${r.requests.average} req/s`);
+        return r;
+      };
+      const floor = await load('/health/live');
+      const list = await load('/api/v1/cases?limit=50');
+      const search = await load('/api/v1/cases?limit=50&q=burglary');
+      const fig = (name: string, ours: number, base: number): Figure => ({ figure: name, unit: 'ms', ours, baseline: base, ratio: base / Math.max(ours, 0.001) });
+      return [
+        fig(`case list p50 (${cases} cases, ${connections} conns)`, list.latency.p50, floor.latency.p50),
+        fig(`case list p99 (${cases} cases, ${connections} conns)`, list.latency.p99, floor.latency.p99),
+        fig('case search p50', search.latency.p50, floor.latency.p50),
+        fig('case search p99', search.latency.p99, floor.latency.p99),
+        { figure: 'case list throughput', unit: 'req/s', ours: list.requests.average, baseline: floor.requests.average, ratio: list.requests.average / floor.requests.average },
+      ];
+    } finally {
+      api?.kill('SIGTERM');
+      await ds.destroy();
+    }
+  },
+};

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../core/index.js';
+import { one, rows, type Queryable } from '../database/sql.js';
+import { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, leafHash, nodesCompletedByAppend, type JsonValue, type LedgerEvent, type NodeReader } from '../ledger/index.js';
+
+/**
+ * Appending to the ledger is serialised by one transaction-scoped advisory lock: leaf indexes are
+ * then gapless and in commit order, and each case's chain has one head. The lock is held until
+ * the surrounding transaction commits, so events are recorded last in a transaction (measured
+ * trade-off: simple and obviously correct; see npm run bench for the append rate it allows).
+ */
+export const LEDGER_LOCK_KEY = 0x6c656467; // "ledg"
+
+export interface LedgerRowInput {
+  caseId: string | null;
+  type: string;
+  operation: string;
+  actorId: string | null;
+  actorRole: string | null;
+  object: LedgerEvent['object'];
+  justification: LedgerEvent['justification'];
+  recipient: string | null;
+  outcome: string;
+  clientAddress: string | null;
+  requestId: string | null;
+  details: JsonValue;
+}
+
+export function nodeReader(q: Queryable): NodeReader {
+  return async (level, index) => {
+    const row = await one<{ hash: Buffer }>(q, `SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2`, [level, index]);
+    if (!row) throw new AppError('LEDGER_NODE_MISSING', `Ledger node (${level}, ${index}) is missing`, 500);
+    return row.hash;
+  };
+}
+
+/** Size of the log (number of leaves), read under the ledger lock. */
+export async function ledgerSize(q: Queryable): Promise<number> {
+  const tail = await one<{ leaf_index: string }>(q, `SELECT leaf_index FROM custody_events WHERE leaf_index IS NOT NULL ORDER BY leaf_index DESC LIMIT 1`);
+  return tail ? Number(tail.leaf_index) + 1 : 0;
+}
+
+/** Inserts one event with its chain hash and Merkle leaf, and the Merkle nodes it completes. */
+export async function appendLedgerEvent(tx: Queryable, input: LedgerRowInput, existing?: { id: string; occurredAt: string; seq?: string }): Promise<{ seq: string; id: string; leafIndex: number; hash: Buffer }> {
+  await tx.query(`SELECT pg_advisory_xact_lock($1)`, [LEDGER_LOCK_KEY]);
+  const size = await ledgerSize(tx);
+  const prev = await one<{ hash: Buffer }>(
+    tx,
+    input.caseId
+      ? `SELECT hash FROM custody_events WHERE case_id = $1 AND leaf_index IS NOT NULL ORDER BY leaf_index DESC LIMIT 1`
+      : `SELECT hash FROM custody_events WHERE case_id IS NULL AND leaf_index IS NOT NULL ORDER BY leaf_index DESC LIMIT 1`,
+    input.caseId ? [input.caseId] : [],
+  );
+  const prevHash = prev?.hash ?? GENESIS_HASH;
+  const id = existing?.id ?? randomUUID();
+  const occurredAt = existing?.occurredAt ?? new Date().toISOString();
+  const event: LedgerEvent = {
+    v: 1,
+    id,
+    leafIndex: size,
+    chain: chainName(input.caseId),
+    prevHash: prevHash.toString('hex'),
+    occurredAt,
+    type: input.type,
+    operation: input.operation,
+    caseId: input.caseId,
+    actor: input.actorId ? { id: input.actorId, role: input.actorRole } : null,
+    object: input.object,
+    justification: input.justification,
+    recipient: input.recipient,
+    outcome: input.outcome,
+    clientAddress: input.clientAddress,
+    requestId: input.requestId,
+    details: input.details,
+  };
+  const canonical = encodeLedgerEvent(event);
+  const hash = chainHash(prevHash, canonical);
+  const leaf = leafHash(canonical);
+  let seq: string;
+  if (existing?.seq) {
+    // Migration backfill of events recorded before the ledger existed (trigger disabled there).
+    await tx.query(`UPDATE custody_events SET leaf_index = $2, prev_hash = $3, hash = $4 WHERE seq = $1`, [existing.seq, size, prevHash, hash]);
+    seq = existing.seq;
+  } else {
+    const row = await one<{ seq: string }>(
+      tx,
+      `INSERT INTO custody_events (id, occurred_at, type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, object_version,
+          object_sha256, justification_code, justification_text, recipient, outcome, client_address, request_id, details, prev_hash, hash, leaf_index)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING seq`,
+      [id, occurredAt, input.type, input.operation, input.caseId, input.actorId, input.actorRole, input.object?.type ?? null, input.object?.id ?? null,
+        input.object?.version ?? null, input.object?.sha256 ?? null, input.justification?.code ?? null, input.justification?.text ?? null,
+        input.recipient, input.outcome, input.clientAddress, input.requestId, JSON.stringify(input.details), prevHash, hash, size],
+    );
+    seq = row!.seq;
+  }
+  const nodes = await nodesCompletedByAppend(size, leaf, nodeReader(tx));
+  const params: unknown[] = [];
+  const values = nodes.map((n, i) => {
+    params.push(n.level, n.index, n.hash);
+    return `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3})`;
+  });
+  await tx.query(`INSERT INTO ledger_nodes (level, idx, hash) VALUES ${values.join(', ')}`, params);
+  return { seq, id, leafIndex: size, hash };
+}
+
+/** Turns a stored row back into the event that was hashed, for verification by anyone with the data. */
+export function ledgerEventFromRow(r: Record<string, unknown>): LedgerEvent {
+  const objectType = (r.object_type as string) ?? null;
+  return {
+    v: 1,
+    id: r.id as string,
+    leafIndex: Number(r.leaf_index),
+    chain: chainName((r.case_id as string) ?? null),
+    prevHash: (r.prev_hash as Buffer).toString('hex'),
+    occurredAt: (r.occurred_at as Date).toISOString(),
+    type: r.type as string,
+    operation: r.s62_operation as string,
+    caseId: (r.case_id as string) ?? null,
+    actor: r.actor_id ? { id: r.actor_id as string, role: (r.actor_role as string) ?? null } : null,
+    object: objectType
+      ? { type: objectType, id: r.object_id as string, version: r.object_version === null || r.object_version === undefined ? null : Number(r.object_version), sha256: (r.object_sha256 as string) ?? null }
+      : null,
+    justification: r.justification_code ? { code: r.justification_code as string, text: (r.justification_text as string) ?? '' } : null,
+    recipient: (r.recipient as string) ?? null,
+    outcome: r.outcome as string,
+    clientAddress: (r.client_address as string) ?? null,
+    requestId: (r.request_id as string) ?? null,
+    details: (r.details as JsonValue) ?? {},
+  };
+}
+
+export const LEDGER_ROW_COLUMNS = `seq, id, occurred_at, type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, object_version,
+  object_sha256, justification_code, justification_text, recipient, outcome, client_address, request_id, details, prev_hash, hash, leaf_index`;
+
+export async function unchainedEvents(q: Queryable): Promise<Record<string, unknown>[]> {
+  return rows(q, `SELECT ${LEDGER_ROW_COLUMNS} FROM custody_events WHERE leaf_index IS NULL ORDER BY seq`);
+}

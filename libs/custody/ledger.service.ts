@@ -1,0 +1,177 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { AppError } from '../core/index.js';
+import { one, rows } from '../database/sql.js';
+import {
+  consistencyProof,
+  countReads,
+  inclusionProof,
+  leafHash,
+  parseSignerKey,
+  parseVerifierKey,
+  rootAt,
+  signCheckpoint,
+  verifierKeyFromSigner,
+  encodeLedgerEvent,
+  formatKeyId,
+  type SignerKey,
+} from '../ledger/index.js';
+import { ObjectStore } from '../storage/index.js';
+import { ledgerEventFromRow, ledgerSize, LEDGER_ROW_COLUMNS, nodeReader } from './ledger-append.js';
+import { verifyLedger, type LedgerVerification } from './ledger-verifier.js';
+import { recordCustodyEvent, type Justification } from './custody-recorder.js';
+import type { Principal, RequestContext } from '../identity/index.js';
+
+export interface CheckpointView {
+  treeSize: number;
+  rootHash: string;
+  note: string;
+  objectKey: string | null;
+  createdAt: Date;
+}
+
+/**
+ * The ledger's public face: signed checkpoints (C2SP tlog-checkpoint, Ed25519) published to the
+ * database and to object storage, inclusion and consistency proofs, and full verification.
+ */
+@Injectable()
+export class LedgerService {
+  private readonly logger = new Logger('Ledger');
+  private readonly signer: SignerKey;
+  readonly verifierKey: string;
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(ObjectStore) private readonly store: ObjectStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.signer = parseSignerKey(config.LEDGER_SIGNING_KEY);
+    this.verifierKey = verifierKeyFromSigner(this.signer);
+  }
+
+  get origin(): string {
+    return this.signer.name;
+  }
+
+  size(): Promise<number> {
+    return ledgerSize(this.ds);
+  }
+
+  publicKey() {
+    const v = parseVerifierKey(this.verifierKey);
+    return { origin: this.origin, keyName: v.name, keyId: formatKeyId(v.keyId), verifierKey: this.verifierKey, algorithm: 'Ed25519', format: 'C2SP signed-note / tlog-checkpoint' };
+  }
+
+  /**
+   * Signs the current tree head if it grew since the last checkpoint. The note is written to
+   * object storage under a key of its own (never overwritten; Object Lock where the store has it)
+   * and then to the database. Safe to run concurrently: the size is the primary key.
+   */
+  async publishCheckpoint(): Promise<CheckpointView | undefined> {
+    const size = await ledgerSize(this.ds);
+    const latest = await this.latest();
+    if (size === 0 || (latest && latest.treeSize >= size)) return latest;
+    const root = await rootAt(size, nodeReader(this.ds));
+    const note = signCheckpoint({ origin: this.origin, size, rootHash: root }, this.signer);
+    const objectKey = `ledger/checkpoints/${String(size).padStart(20, '0')}.note`;
+    await this.store.put(this.store.buckets.originals, objectKey, Buffer.from(note), { contentType: 'text/plain; charset=utf-8' });
+    await this.ds.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, note, object_key) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING`, [
+      size,
+      root,
+      note,
+      objectKey,
+    ]);
+    this.logger.log({ size, root: root.toString('hex') }, 'checkpoint published');
+    return this.bySize(size);
+  }
+
+  async latest(): Promise<CheckpointView | undefined> {
+    const r = await one(this.ds, `SELECT tree_size, root_hash, note, object_key, created_at FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1`);
+    return r ? toCheckpoint(r) : undefined;
+  }
+
+  async bySize(size: number): Promise<CheckpointView> {
+    const r = await one(this.ds, `SELECT tree_size, root_hash, note, object_key, created_at FROM ledger_checkpoints WHERE tree_size = $1`, [size]);
+    if (!r) throw new AppError('CHECKPOINT_NOT_FOUND', `No checkpoint was signed at tree size ${size}`, 404);
+    return toCheckpoint(r);
+  }
+
+  async inclusion(leafIndex: number, treeSize: number) {
+    await this.assertSizes(treeSize);
+    if (leafIndex >= treeSize) throw new AppError('INVALID_PROOF_REQUEST', `Leaf index ${leafIndex} is not inside a tree of size ${treeSize}`, 400);
+    const event = await one(this.ds, `SELECT ${LEDGER_ROW_COLUMNS} FROM custody_events WHERE leaf_index = $1`, [leafIndex]);
+    const read = countReads(nodeReader(this.ds));
+    const proof = await inclusionProof(leafIndex, treeSize, read);
+    return {
+      leafIndex,
+      treeSize,
+      leafHash: leafHash(encodeLedgerEvent(ledgerEventFromRow(event!))).toString('hex'),
+      proof: proof.map((p) => p.toString('hex')),
+      nodeReads: read.reads,
+    };
+  }
+
+  async consistency(from: number, to: number) {
+    await this.assertSizes(to);
+    if (from < 1 || from > to) throw new AppError('INVALID_PROOF_REQUEST', `A consistency proof needs 1 ≤ from (${from}) ≤ to (${to})`, 400);
+    const read = countReads(nodeReader(this.ds));
+    const proof = await consistencyProof(from, to, read);
+    return { from, to, proof: proof.map((p) => p.toString('hex')), nodeReads: read.reads };
+  }
+
+  /**
+   * A case's events with their canonical encoding and chain hashes, in ledger order (access is
+   * checked by the caller). Reading the log is itself a consultation, recorded after the read.
+   */
+  async caseEvents(caseId: string, reader: { principal: Principal; justification?: Justification; context: RequestContext }) {
+    return this.ds.transaction(async (tx) => {
+      const found = await rows(tx, `SELECT ${LEDGER_ROW_COLUMNS} FROM custody_events WHERE case_id = $1 ORDER BY leaf_index`, [caseId]);
+      await recordCustodyEvent(tx, {
+        type: 'case.events_consulted',
+        operation: 'consultation',
+        caseId,
+        actor: reader.principal,
+        object: { type: 'case_events', id: caseId },
+        justification: reader.justification,
+        context: reader.context,
+        details: { returned: found.length },
+      });
+      return found.map((r) => ({ event: ledgerEventFromRow(r), hash: (r.hash as Buffer).toString('hex') }));
+    });
+  }
+
+  verify(): Promise<LedgerVerification> {
+    return verifyLedger(this.ds, this.verifierKey, {
+      checkpointText: async (_size, key) => {
+        if (!key) return undefined;
+        try {
+          const obj = await this.store.get(this.store.buckets.originals, key);
+          const chunks: Buffer[] = [];
+          for await (const c of obj.body) chunks.push(c as Buffer);
+          return Buffer.concat(chunks).toString('utf8');
+        } catch (e) {
+          if (e instanceof AppError && e.code === 'OBJECT_NOT_FOUND') return undefined;
+          throw e;
+        }
+      },
+    });
+  }
+
+  private async assertSizes(treeSize: number) {
+    const size = await ledgerSize(this.ds);
+    if (!Number.isSafeInteger(treeSize) || treeSize < 1 || treeSize > size) {
+      throw new AppError('INVALID_PROOF_REQUEST', `Tree size must be between 1 and the current size ${size}`, 400, { currentSize: size });
+    }
+  }
+}
+
+function toCheckpoint(r: Record<string, unknown>): CheckpointView {
+  return {
+    treeSize: Number(r.tree_size),
+    rootHash: (r.root_hash as Buffer).toString('hex'),
+    note: r.note as string,
+    objectKey: (r.object_key as string) ?? null,
+    createdAt: r.created_at as Date,
+  };
+}
