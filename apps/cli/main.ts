@@ -6,6 +6,7 @@ import { registerAdminCommands } from './admin.commands.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { registerAuthCommands } from './auth.commands.js';
 import { registerCaseCommands } from './cases.commands.js';
+import { registerVerifyCommands } from './verify.commands.js';
 import { SERVICE_VERSION } from '../api/version.js';
 
 const program = new Command('dems')
@@ -27,6 +28,7 @@ program
 registerAuthCommands(program);
 registerCaseCommands(program);
 registerAdminCommands(program);
+registerVerifyCommands(program);
 
 try {
   loadDotEnv();

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { LedgerService } from '../../../libs/custody/index.js';
+import { openCheckpoint, verifyConsistency, verifyInclusion } from '../../../libs/ledger/index.js';
+import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../../support/api-harness.js';
+import { CLI, cliOptions, createScratchDatabase } from '../../support/test-env.js';
+
+const run = promisify(execFile);
+
+/**
+ * The ledger's tamper tests, on a scratch database of their own (they corrupt it on purpose):
+ * a superuser edit, deleted events and a fork must each be found and named.
+ */
+describe('custody ledger: proofs, checkpoints and tamper detection', () => {
+  const h = new ApiHarness();
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let ledger: LedgerService;
+  let oic: TestUser;
+  let caseId: string;
+
+  const verifyCli = async () => {
+    const r = await run('node', [CLI, 'verify', 'ledger', '--json'], cliOptions({ ...h.config })).catch((e) => e as { code: number; stdout: string });
+    return { code: (r as { code?: number }).code ?? 0, result: JSON.parse((r as { stdout: string }).stdout) };
+  };
+  const superuser = async (sql: string, params: unknown[] = []) => {
+    await h.ds.query(`ALTER TABLE custody_events DISABLE TRIGGER USER`);
+    await h.ds.query(`ALTER TABLE ledger_nodes DISABLE TRIGGER USER`);
+    try {
+      await h.ds.query(sql, params);
+    } finally {
+      await h.ds.query(`ALTER TABLE custody_events ENABLE TRIGGER USER`);
+      await h.ds.query(`ALTER TABLE ledger_nodes ENABLE TRIGGER USER`);
+    }
+  };
+  const addEvents = async (n: number) => {
+    for (let i = 0; i < n; i++) await h.call('GET', `/api/v1/cases/${caseId}`, { token: oic.token, headers: JUSTIFY });
+  };
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    await h.start({ DATABASE_URL: scratch.url });
+    ledger = h.app.get(LedgerService);
+    oic = await h.user('oic', 'investigator');
+    const c = await h.call('POST', '/api/v1/cases', { token: oic.token, body: { urn: freshUrn(), title: 'Ledger case' } });
+    caseId = c.body.id as string;
+    await h.call('POST', `/api/v1/cases/${caseId}/exhibits`, { token: oic.token, body: { reference: 'AB/1', sourceType: 'audio', description: '999 call', producer: 'A B' } });
+    await addEvents(5);
+  });
+  afterAll(async () => {
+    await h.stop();
+    await scratch?.drop();
+  });
+
+  it('signs checkpoints that verify with the published key, and serves proofs that check against them', async () => {
+    const first = (await ledger.publishCheckpoint())!;
+    await addEvents(4);
+    const second = (await ledger.publishCheckpoint())!;
+    expect(second.treeSize).toBe(first.treeSize + 4);
+
+    const key = (await h.call('GET', '/api/v1/ledger/public-key')).body.verifierKey as string;
+    const latest = (await h.call('GET', '/api/v1/ledger/checkpoint')).body as { note: string; treeSize: number };
+    const opened = openCheckpoint(latest.note, key);
+    expect(opened.size).toBe(second.treeSize);
+
+    for (const leaf of [0, 3, second.treeSize - 1]) {
+      const p = (await h.call('GET', `/api/v1/ledger/proofs/inclusion?leafIndex=${leaf}&treeSize=${second.treeSize}`)).body as { leafHash: string; proof: string[] };
+      const proof = p.proof.map((x) => Buffer.from(x, 'hex'));
+      expect(verifyInclusion(leaf, second.treeSize, Buffer.from(p.leafHash, 'hex'), proof, opened.rootHash)).toBe(true);
+      if (proof.length) {
+        const wrong = proof.map((x, i) => (i === 0 ? Buffer.from(x.map((b) => b ^ 1)) : x));
+        expect(verifyInclusion(leaf, second.treeSize, Buffer.from(p.leafHash, 'hex'), wrong, opened.rootHash)).toBe(false);
+      }
+    }
+    const beyond = await h.call('GET', `/api/v1/ledger/proofs/inclusion?leafIndex=${second.treeSize}&treeSize=${second.treeSize}`);
+    expect([beyond.status, beyond.body.code]).toEqual([400, 'INVALID_PROOF_REQUEST']);
+
+    const c = (await h.call('GET', `/api/v1/ledger/proofs/consistency?from=${first.treeSize}&to=${second.treeSize}`)).body as { proof: string[] };
+    const firstRoot = openCheckpoint((await h.call('GET', `/api/v1/ledger/checkpoints/${first.treeSize}`)).body.note as string, key).rootHash;
+    expect(verifyConsistency(first.treeSize, second.treeSize, c.proof.map((x) => Buffer.from(x, 'hex')), firstRoot, opened.rootHash)).toBe(true);
+
+    const stored = await h.ds.query(`SELECT object_key FROM ledger_checkpoints WHERE tree_size = $1`, [second.treeSize]);
+    expect(stored[0].object_key).toBe(`ledger/checkpoints/${String(second.treeSize).padStart(20, '0')}.note`);
+
+    const { code, result } = await verifyCli();
+    expect(code).toBe(0);
+    expect(result).toMatchObject({ ok: true, events: second.treeSize, checkpointsChecked: 2 });
+  });
+
+  it('names the event a superuser edited, and is whole again once it is put back', async () => {
+    const [row] = await h.ds.query(`SELECT leaf_index, justification_text FROM custody_events WHERE type = 'case.consulted' ORDER BY leaf_index LIMIT 1`);
+    await superuser(`UPDATE custody_events SET justification_text = 'nothing to see here' WHERE leaf_index = $1`, [row.leaf_index]);
+    const broken = await verifyCli();
+    expect(broken.code).toBe(1);
+    expect(broken.result.problem).toMatchObject({ leafIndex: Number(row.leaf_index), reason: expect.stringContaining('hash does not match') });
+
+    await superuser(`UPDATE custody_events SET justification_text = $2 WHERE leaf_index = $1`, [row.leaf_index, row.justification_text]);
+    expect((await verifyCli()).code).toBe(0);
+  });
+
+  it('detects deleted last events against an earlier checkpoint, and then a fork of the same size', async () => {
+    const cp = (await ledger.publishCheckpoint())!;
+    const size = cp.treeSize;
+    await superuser(`DELETE FROM ledger_nodes WHERE (level = 0 AND idx >= $1) OR (level > 0 AND (idx + 1) * (1::bigint << level) > $1)`, [size - 2]);
+    await superuser(`DELETE FROM custody_events WHERE leaf_index >= $1`, [size - 2]);
+    const truncated = await verifyCli();
+    expect(truncated.code).toBe(1);
+    expect(truncated.result.problem).toMatchObject({ checkpointSize: size, reason: expect.stringContaining('events were deleted') });
+
+    // Rewrite history: new, different events take the deleted places, back to the same size.
+    await addEvents(2);
+    expect(await ledger.size()).toBe(size);
+    const forked = await verifyCli();
+    expect(forked.code).toBe(1);
+    expect(forked.result.problem).toMatchObject({ checkpointSize: size, reason: expect.stringContaining('history was changed or forked') });
+  });
+});
