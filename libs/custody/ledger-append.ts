@@ -26,11 +26,21 @@ export interface LedgerRowInput {
   details: JsonValue;
 }
 
+/**
+ * Reads stored Merkle nodes. The proof code asks for several nodes at once; reads are queued one
+ * after another because a transaction's connection runs one query at a time (pg deprecates
+ * overlapping queries on one client).
+ */
 export function nodeReader(q: Queryable): NodeReader {
-  return async (level, index) => {
-    const row = await one<{ hash: Buffer }>(q, `SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2`, [level, index]);
-    if (!row) throw new AppError('LEDGER_NODE_MISSING', `Ledger node (${level}, ${index}) is missing`, 500);
-    return row.hash;
+  let queue: Promise<unknown> = Promise.resolve();
+  return (level, index) => {
+    const read = queue.then(async () => {
+      const row = await one<{ hash: Buffer }>(q, `SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2`, [level, index]);
+      if (!row) throw new AppError('LEDGER_NODE_MISSING', `Ledger node (${level}, ${index}) is missing`, 500);
+      return row.hash;
+    });
+    queue = read.catch(() => undefined);
+    return read;
   };
 }
 
