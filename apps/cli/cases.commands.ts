@@ -59,7 +59,7 @@ const reasonOption = () => new Option('--reason <text>', 'the justification in w
  * The s.62 justification headers. Left out when neither option is given, so the API decides
  * whether one is required (and answers JUSTIFICATION_REQUIRED when it is).
  */
-function justificationHeaders(opts: ReasonOptions): Record<string, string | undefined> {
+export function justificationHeaders(opts: ReasonOptions): Record<string, string | undefined> {
   if (opts.reasonCode === undefined && opts.reason === undefined) return {};
   // HTTP header values are Latin-1 without control characters; anything else would fail inside
   // fetch with an unhelpful message, so it is refused here with a stable code.
@@ -73,7 +73,7 @@ function justificationHeaders(opts: ReasonOptions): Record<string, string | unde
  * A case is named by its id or by its URN in any accepted spelling (01/AB/12345/23, 01AB1234523).
  * A URN is looked up among the caller's cases; the API checks its syntax (INVALID_URN).
  */
-async function resolveCase(api: ApiClient, ref: string): Promise<{ id: string; found?: CaseView }> {
+export async function resolveCase(api: ApiClient, ref: string): Promise<{ id: string; found?: CaseView }> {
   if (isUuid(ref)) return { id: ref };
   const { body } = await api.get<CaseList>('/api/v1/cases', { query: { urn: ref, limit: 1 } });
   const found = body.items[0];

@@ -15,6 +15,9 @@ import {
   verifierKeyFromSigner,
   encodeLedgerEvent,
   formatKeyId,
+  CASE_LOG_FORMAT,
+  type CaseLogHeader,
+  type CaseLogLine,
   type SignerKey,
 } from '../ledger/index.js';
 import { ObjectStore } from '../storage/index.js';
@@ -74,7 +77,9 @@ export class LedgerService {
     if (size === 0 || (latest && latest.treeSize >= size)) return latest;
     const root = await rootAt(size, nodeReader(this.ds));
     const note = signCheckpoint({ origin: this.origin, size, rootHash: root }, this.signer);
-    const objectKey = `ledger/checkpoints/${String(size).padStart(20, '0')}.note`;
+    // The key names the signing key, the size and the root: a checkpoint is never overwritten,
+    // not even by a forked or restored database sharing the bucket (the old one stays as proof).
+    const objectKey = `ledger/${formatKeyId(parseVerifierKey(this.verifierKey).keyId)}/checkpoints/${String(size).padStart(20, '0')}-${root.toString('hex')}.note`;
     await this.store.put(this.store.buckets.originals, objectKey, Buffer.from(note), { contentType: 'text/plain; charset=utf-8' });
     await this.ds.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, note, object_key) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING`, [
       size,
@@ -139,6 +144,37 @@ export class LedgerService {
       });
       return found.map((r) => ({ event: ledgerEventFromRow(r), hash: (r.hash as Buffer).toString('hex') }));
     });
+  }
+
+  /**
+   * The case log for offline checking (`dems verify case-log`): a checkpoint is signed first so
+   * every event so far is covered, then each event comes with its inclusion proof against it.
+   */
+  async exportCaseLog(caseId: string, reader: { principal: Principal; justification?: Justification; context: RequestContext }): Promise<{ header: CaseLogHeader; events: CaseLogLine[] }> {
+    const cp = (await this.publishCheckpoint())!;
+    const found = await rows(this.ds, `SELECT ${LEDGER_ROW_COLUMNS} FROM custody_events WHERE case_id = $1 AND leaf_index < $2 ORDER BY leaf_index`, [caseId, cp.treeSize]);
+    const read = nodeReader(this.ds);
+    const events: CaseLogLine[] = [];
+    for (const r of found) {
+      const proof = await inclusionProof(Number(r.leaf_index), cp.treeSize, read);
+      events.push({ event: ledgerEventFromRow(r), hash: (r.hash as Buffer).toString('hex'), proof: proof.map((p) => p.toString('hex')) });
+    }
+    await this.ds.transaction((tx) =>
+      recordCustodyEvent(tx, {
+        type: 'case.log_exported',
+        operation: 'consultation',
+        caseId,
+        actor: reader.principal,
+        object: { type: 'case_log', id: caseId },
+        justification: reader.justification,
+        context: reader.context,
+        details: { events: events.length, treeSize: cp.treeSize },
+      }),
+    );
+    return {
+      header: { format: CASE_LOG_FORMAT, caseId, checkpoint: cp.note, verifierKey: this.verifierKey, exportedAt: new Date().toISOString() },
+      events,
+    };
   }
 
   verify(): Promise<LedgerVerification> {

@@ -47,3 +47,4 @@ export {
   type VerifierKey,
 } from './checkpoint.js';
 export { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, type LedgerEvent } from './custody-event-encoding.js';
+export { CASE_LOG_FORMAT, verifyCaseLog, type CaseLogCheck, type CaseLogHeader, type CaseLogLine } from './case-log.js';

@@ -81,4 +81,11 @@ export class CaseEventsController {
     await this.access.resolve(p, caseId, 'case.read', { justification: j, context: ctx });
     return this.ledger.caseEvents(caseId, { principal: p, justification: j, context: ctx });
   }
+
+  @Get('export')
+  @ApiOperation({ summary: 'The case log with inclusion proofs against a freshly signed checkpoint, for offline checking (dems verify case-log)' })
+  async export(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
+    await this.access.resolve(p, caseId, 'case.read', { justification: j, context: ctx });
+    return this.ledger.exportCaseLog(caseId, { principal: p, justification: j, context: ctx });
+  }
 }

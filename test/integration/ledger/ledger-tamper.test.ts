@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { LedgerService } from '../../../libs/custody/index.js';
-import { openCheckpoint, verifyConsistency, verifyInclusion } from '../../../libs/ledger/index.js';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSignerKey, openCheckpoint, verifierKeyFromSigner, verifyConsistency, verifyInclusion } from '../../../libs/ledger/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../../support/api-harness.js';
 import { CLI, cliOptions, createScratchDatabase } from '../../support/test-env.js';
 
@@ -80,11 +83,40 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
     expect(verifyConsistency(first.treeSize, second.treeSize, c.proof.map((x) => Buffer.from(x, 'hex')), firstRoot, opened.rootHash)).toBe(true);
 
     const stored = await h.ds.query(`SELECT object_key FROM ledger_checkpoints WHERE tree_size = $1`, [second.treeSize]);
-    expect(stored[0].object_key).toBe(`ledger/checkpoints/${String(second.treeSize).padStart(20, '0')}.note`);
+    expect(stored[0].object_key).toMatch(new RegExp(`^ledger/[0-9a-f]{8}/checkpoints/${String(second.treeSize).padStart(20, '0')}-${second.rootHash}\\.note$`));
 
     const { code, result } = await verifyCli();
     expect(code).toBe(0);
     expect(result).toMatchObject({ ok: true, events: second.treeSize, checkpointsChecked: 2 });
+  });
+
+  it('exports a case log that anyone can check offline with the public key, and that shows any edit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'caselog-'));
+    const file = join(dir, 'case.jsonl');
+    const env = { DEMS_API_URL: h.base, DEMS_TOKEN: oic.token, DEMS_CONFIG_DIR: dir };
+    const exported = await run('node', [CLI, 'cases', 'export-log', caseId, '--out', file, '--reason-code', 'court_preparation', '--reason', 'defence asked for the log'], cliOptions(env));
+    expect(exported.stdout).toMatch(/^wrote \d+ events/);
+    const key = (await h.call('GET', '/api/v1/ledger/public-key')).body.verifierKey as string;
+    const check = (f: string, k = key) => run('node', [CLI, 'verify', 'case-log', f, '--key', k, '--json'], cliOptions({})).then(
+      (r) => ({ code: 0, result: JSON.parse(r.stdout) }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, result: JSON.parse(e.stdout) }),
+    );
+    const good = await check(file);
+    expect(good.code).toBe(0);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    expect(good.result).toMatchObject({ ok: true, events: lines.length - 1 });
+
+    const edited = lines.map((l, i) => (i === 2 ? l.replace('"outcome":"success"', '"outcome":"denied"') : l));
+    await writeFile(join(dir, 'edited.jsonl'), edited.join('\n'));
+    expect((await check(join(dir, 'edited.jsonl'))).result).toMatchObject({ ok: false, line: 3, reason: expect.stringContaining('changed') });
+
+    await writeFile(join(dir, 'gap.jsonl'), lines.filter((_, i) => i !== 2).join('\n'));
+    expect((await check(join(dir, 'gap.jsonl'))).result).toMatchObject({ ok: false, line: 3, reason: expect.stringContaining('broken chain') });
+
+    const otherKey = verifierKeyFromSigner(generateSignerKey('someone.else/ledger'));
+    expect((await check(file, otherKey)).result).toMatchObject({ ok: false, line: 1 });
+    const exportEvent = await h.ds.query(`SELECT justification_code FROM custody_events WHERE type = 'case.log_exported' AND case_id = $1`, [caseId]);
+    expect(exportEvent[0].justification_code).toBe('court_preparation');
   });
 
   it('names the event a superuser edited, and is whole again once it is put back', async () => {
@@ -105,13 +137,16 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
     await superuser(`DELETE FROM custody_events WHERE leaf_index >= $1`, [size - 2]);
     const truncated = await verifyCli();
     expect(truncated.code).toBe(1);
-    expect(truncated.result.problem).toMatchObject({ checkpointSize: size, reason: expect.stringContaining('events were deleted') });
+    // The first signed checkpoint beyond what is left names the deletion.
+    expect(truncated.result.problem).toMatchObject({ reason: expect.stringContaining('events were deleted') });
+    expect(truncated.result.problem.checkpointSize).toBeGreaterThan(size - 2);
 
     // Rewrite history: new, different events take the deleted places, back to the same size.
     await addEvents(2);
     expect(await ledger.size()).toBe(size);
     const forked = await verifyCli();
     expect(forked.code).toBe(1);
-    expect(forked.result.problem).toMatchObject({ checkpointSize: size, reason: expect.stringContaining('history was changed or forked') });
+    expect(forked.result.problem).toMatchObject({ reason: expect.stringContaining('history was changed or forked') });
+    expect(forked.result.problem.checkpointSize).toBeGreaterThan(size - 2);
   });
 });
