@@ -1,10 +1,11 @@
 import os from 'node:os';
 import { printAndSave, type Benchmark } from './harness.js';
 import { caseList } from './case-list.bench.js';
+import { ledgerBench } from './ledger.bench.js';
 import { storageStream } from './storage-stream.bench.js';
 
 /** Every benchmark, by name. `npm run bench [-- name… --key value…]` runs the named ones (default all). */
-const BENCHMARKS: Benchmark[] = [storageStream, caseList];
+const BENCHMARKS: Benchmark[] = [storageStream, caseList, ledgerBench];
 
 const names: string[] = [];
 const args = new Map<string, string>();
