@@ -5,45 +5,16 @@ import { JUSTIFICATION_CODES } from '../../libs/custody/custody-recorder.js';
 import { ApiClient } from './api-client.js';
 import { ApiError } from './errors.js';
 import { printDetails, printJson, printTable, truncate } from './output.js';
+import type { CaseView as ApiCaseView, ExhibitView as ApiExhibitView } from '../../libs/cases/index.js';
 
-/** The parts of the API's CaseView the CLI shows (libs/cases/cases.service.ts). */
-interface CaseView {
-  id: string;
-  urn: string;
-  urnDisplay: string;
-  title: string;
-  operationName: string | null;
-  offenceSummary: string | null;
-  status: string;
-  classification: string;
-  retentionGroup: number;
-  reviewDate: string | null;
-  officerInCase: string | null;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-  counts: { exhibits: number; members: number };
-  access?: { caseRole: string | null; via: string };
-}
+/** The API's views as they arrive over HTTP: the same fields, dates as ISO strings. */
+type Wire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
+type CaseView = Wire<ApiCaseView>;
+type ExhibitView = Wire<ApiExhibitView>;
 interface CaseList {
   items: CaseView[];
   nextCursor: string | null;
   total: number;
-}
-/** The parts of the API's ExhibitView the CLI shows (libs/cases/exhibits.service.ts). */
-interface ExhibitView {
-  id: string;
-  caseId: string;
-  reference: string;
-  sourceType: string;
-  description: string;
-  producer: string;
-  seizedAt: string | null;
-  seizedBy: string | null;
-  seizedFrom: string | null;
-  seizedWhere: string | null;
-  classification: string;
-  disclosureUse: string;
 }
 
 interface ReasonOptions {
