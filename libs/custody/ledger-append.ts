@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../core/index.js';
 import { one, rows, type Queryable } from '../database/sql.js';
-import { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, leafHash, nodesCompletedByAppend, type JsonValue, type LedgerEvent, type NodeReader } from '../ledger/index.js';
+import { appendSiblings, chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, leafHash, nodesCompletedByAppend, type JsonValue, type LedgerEvent, type NodeReader } from '../ledger/index.js';
 
 /**
  * Appending to the ledger is serialised by one transaction-scoped advisory lock: leaf indexes are
@@ -50,18 +50,23 @@ export async function ledgerSize(q: Queryable): Promise<number> {
   return tail ? Number(tail.leaf_index) + 1 : 0;
 }
 
-/** Inserts one event with its chain hash and Merkle leaf, and the Merkle nodes it completes. */
+/**
+ * Inserts one event with its chain hash and Merkle leaf, and the Merkle nodes it completes.
+ * Round trips are kept to four (lock; tail and chain head; sibling nodes, only when the new leaf
+ * is a right child; one INSERT of the event and its nodes), because the lock is held until commit
+ * and every round trip inside it limits the append rate of the whole service.
+ */
 export async function appendLedgerEvent(tx: Queryable, input: LedgerRowInput, existing?: { id: string; occurredAt: string; seq?: string }): Promise<{ seq: string; id: string; leafIndex: number; hash: Buffer }> {
   await tx.query(`SELECT pg_advisory_xact_lock($1)`, [LEDGER_LOCK_KEY]);
-  const size = await ledgerSize(tx);
-  const prev = await one<{ hash: Buffer }>(
+  const head = await one<{ tail: string | null; prev: Buffer | null }>(
     tx,
-    input.caseId
-      ? `SELECT hash FROM custody_events WHERE case_id = $1 AND leaf_index IS NOT NULL ORDER BY leaf_index DESC LIMIT 1`
-      : `SELECT hash FROM custody_events WHERE case_id IS NULL AND leaf_index IS NOT NULL ORDER BY leaf_index DESC LIMIT 1`,
+    `SELECT (SELECT leaf_index FROM custody_events WHERE leaf_index IS NOT NULL ORDER BY leaf_index DESC LIMIT 1) AS tail,
+            (SELECT hash FROM custody_events WHERE ${input.caseId ? 'case_id = $1' : 'case_id IS NULL'} AND leaf_index IS NOT NULL
+              ORDER BY leaf_index DESC LIMIT 1) AS prev`,
     input.caseId ? [input.caseId] : [],
   );
-  const prevHash = prev?.hash ?? GENESIS_HASH;
+  const size = head?.tail === null || head?.tail === undefined ? 0 : Number(head.tail) + 1;
+  const prevHash = head?.prev ?? GENESIS_HASH;
   const id = existing?.id ?? randomUUID();
   const occurredAt = existing?.occurredAt ?? new Date().toISOString();
   const event: LedgerEvent = {
@@ -85,32 +90,44 @@ export async function appendLedgerEvent(tx: Queryable, input: LedgerRowInput, ex
   };
   const canonical = encodeLedgerEvent(event);
   const hash = chainHash(prevHash, canonical);
-  const leaf = leafHash(canonical);
-  let seq: string;
+  const nodes = await nodesCompletedByAppend(size, leafHash(canonical), await prefetchedSiblings(tx, size));
+  const nodeArrays = [nodes.map((n) => n.level), nodes.map((n) => String(n.index)), nodes.map((n) => n.hash)];
   if (existing?.seq) {
     // Migration backfill of events recorded before the ledger existed (trigger disabled there).
     await tx.query(`UPDATE custody_events SET leaf_index = $2, prev_hash = $3, hash = $4 WHERE seq = $1`, [existing.seq, size, prevHash, hash]);
-    seq = existing.seq;
-  } else {
-    const row = await one<{ seq: string }>(
-      tx,
-      `INSERT INTO custody_events (id, occurred_at, type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, object_version,
-          object_sha256, justification_code, justification_text, recipient, outcome, client_address, request_id, details, prev_hash, hash, leaf_index)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING seq`,
-      [id, occurredAt, input.type, input.operation, input.caseId, input.actorId, input.actorRole, input.object?.type ?? null, input.object?.id ?? null,
-        input.object?.version ?? null, input.object?.sha256 ?? null, input.justification?.code ?? null, input.justification?.text ?? null,
-        input.recipient, input.outcome, input.clientAddress, input.requestId, JSON.stringify(input.details), prevHash, hash, size],
-    );
-    seq = row!.seq;
+    await tx.query(`INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, nodeArrays);
+    return { seq: existing.seq, id, leafIndex: size, hash };
   }
-  const nodes = await nodesCompletedByAppend(size, leaf, nodeReader(tx));
-  const params: unknown[] = [];
-  const values = nodes.map((n, i) => {
-    params.push(n.level, n.index, n.hash);
-    return `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3})`;
-  });
-  await tx.query(`INSERT INTO ledger_nodes (level, idx, hash) VALUES ${values.join(', ')}`, params);
-  return { seq, id, leafIndex: size, hash };
+  const row = await one<{ seq: string }>(
+    tx,
+    `WITH nodes AS (INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($22::smallint[], $23::bigint[], $24::bytea[]))
+     INSERT INTO custody_events (id, occurred_at, type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, object_version,
+        object_sha256, justification_code, justification_text, recipient, outcome, client_address, request_id, details, prev_hash, hash, leaf_index)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING seq`,
+    [id, occurredAt, input.type, input.operation, input.caseId, input.actorId, input.actorRole, input.object?.type ?? null, input.object?.id ?? null,
+      input.object?.version ?? null, input.object?.sha256 ?? null, input.justification?.code ?? null, input.justification?.text ?? null,
+      input.recipient, input.outcome, input.clientAddress, input.requestId, JSON.stringify(input.details), prevHash, hash, size, ...nodeArrays],
+  );
+  return { seq: row!.seq, id, leafIndex: size, hash };
+}
+
+/** Reads, in one query, the stored nodes an append at `size` combines with. */
+async function prefetchedSiblings(tx: Queryable, size: number): Promise<NodeReader> {
+  const ids = appendSiblings(size);
+  const found = new Map<string, Buffer>();
+  if (ids.length) {
+    const got = await rows<{ level: number; idx: string; hash: Buffer }>(
+      tx,
+      `SELECT n.level, n.idx, n.hash FROM ledger_nodes n JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`,
+      [ids.map((i) => i.level), ids.map((i) => String(i.index))],
+    );
+    for (const g of got) found.set(`${g.level}/${g.idx}`, g.hash);
+  }
+  return async (level, index) => {
+    const hash = found.get(`${level}/${index}`);
+    if (!hash) throw new AppError('LEDGER_NODE_MISSING', `Ledger node (${level}, ${index}) is missing`, 500);
+    return hash;
+  };
 }
 
 /** Turns a stored row back into the event that was hashed, for verification by anyone with the data. */

@@ -1,5 +1,6 @@
 export {
   HASH_SIZE,
+  appendSiblings,
   MemoryNodeStore,
   consistencyProof,
   consistencyProofPlan,

@@ -233,7 +233,8 @@ export async function rootAt(treeSize: number, read: NodeReader): Promise<Buffer
  * The left siblings that appending a leaf at index treeSize needs: one per trailing 1 bit of
  * treeSize, i.e. one per perfect subtree the new leaf completes.
  */
-function appendSiblings(treeSize: number): NodeId[] {
+/** The stored nodes an append at index treeSize combines with (fetch them in one query). */
+export function appendSiblings(treeSize: number): NodeId[] {
   const out: NodeId[] = [];
   let index = treeSize;
   let level = 0;

@@ -6,6 +6,9 @@ import { createApi } from '../../../apps/api/bootstrap.js';
 import { startWorker } from '../../../apps/worker/bootstrap.js';
 import { assertSchemaCurrent, createDataSource, pendingMigrations, runMigrations } from '../../../libs/database/index.js';
 import { IdentityService } from '../../../libs/identity/index.js';
+import { verifyLedger } from '../../../libs/custody/index.js';
+import { MIGRATIONS } from '../../../libs/database/schema.js';
+import { verifierKeyFromSigner } from '../../../libs/ledger/index.js';
 import { CLI, cliOptions, createScratchDatabase, testConfig } from '../../support/test-env.js';
 
 const run = promisify(execFile);
@@ -78,3 +81,37 @@ describe('migrations on a fresh PostgreSQL database', () => {
   });
 });
 
+
+describe('the ledger migration on a database that already has custody events', () => {
+  it('chains and logs them in their original order, and the ledger then verifies', async () => {
+    const scratch = await createScratchDatabase();
+    const before = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    // Only the migrations from before the ledger existed.
+    (before.options as { migrations: unknown[] }).migrations = MIGRATIONS.filter((m) => m.name < 'CustodyLedger');
+    await before.initialize();
+    try {
+      await runMigrations(before);
+      const [user] = await before.query(`INSERT INTO users (username, display_name, role) VALUES ('old-user', 'Old', 'investigator') RETURNING id`);
+      const [kase] = await before.query(`INSERT INTO cases (urn, title, created_by) VALUES ('01AB1234523', 'Old case', $1) RETURNING id`, [user.id]);
+      for (const type of ['case.created', 'case.consulted', 'case.updated']) {
+        await before.query(`INSERT INTO custody_events (type, s62_operation, case_id, actor_id, actor_role, outcome, details) VALUES ($1, 'collection', $2, $3, 'investigator', 'success', '{"old": true}')`, [type, kase.id, user.id]);
+      }
+      await before.query(`INSERT INTO custody_events (type, s62_operation, outcome) VALUES ('access_log.queried', 'consultation', 'success')`);
+    } finally {
+      await before.destroy();
+    }
+    const ds = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    await ds.initialize();
+    try {
+      await runMigrations(ds);
+      const rows = await ds.query(`SELECT seq, leaf_index, type FROM custody_events ORDER BY seq`);
+      expect(rows.map((r: { leaf_index: string }) => Number(r.leaf_index))).toEqual([0, 1, 2, 3]);
+      const result = await verifyLedger(ds, verifierKeyFromSigner(testConfig().LEDGER_SIGNING_KEY));
+      expect(result).toMatchObject({ ok: true, events: 4 });
+      await expect(ds.query(`UPDATE custody_events SET type = 'x'`)).rejects.toThrow(/append-only/);
+    } finally {
+      await ds.destroy();
+      await scratch.drop();
+    }
+  });
+});
