@@ -79,10 +79,15 @@ export const ledgerBench: Benchmark = {
           heads.set(chain, hash);
           [event.id, event.occurredAt, caseId, event.object!.id, event.requestId, JSON.stringify(event.details), prev, hash, i, user.id, event.justification!.text, event.type].forEach((v, k) => cols[k].push(v));
           let node = { level: 0, hash: leafHash(canonical) };
-          nodes[0].push(0), nodes[1].push(String(i)), nodes[2].push(node.hash);
+          const addNode = (level: number, index: number, hash: Buffer) => {
+            nodes[0].push(level);
+            nodes[1].push(String(index));
+            nodes[2].push(hash);
+          };
+          addNode(0, i, node.hash);
           while (frontier.length && frontier[frontier.length - 1].level === node.level) {
             node = { level: node.level + 1, hash: nodeHash(frontier.pop()!.hash, node.hash) };
-            nodes[0].push(node.level), nodes[1].push(String(i >> node.level)), nodes[2].push(node.hash);
+            addNode(node.level, i >> node.level, node.hash);
           }
           frontier.push(node);
         }
