@@ -16,6 +16,7 @@ import { UsersController } from './auth/users.controller.js';
 import { CasesController, ExhibitsController } from './cases/cases.controller.js';
 import { validationPipe } from './validation.js';
 import { CaseEventsController, LedgerController } from './ledger/ledger.controller.js';
+import { FixityController } from './fixity/fixity.controller.js';
 import { AppExceptionFilter } from './app-exception.filter.js';
 import { HealthController } from './health/health.controller.js';
 import { ReadinessService } from './health/readiness.service.js';
@@ -27,7 +28,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule],
-      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController],
+      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController],
       providers: [
         ReadinessService,
         { provide: APP_FILTER, useClass: AppExceptionFilter },

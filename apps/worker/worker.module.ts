@@ -5,6 +5,7 @@ import { DatabaseModule } from '../../libs/database/index.js';
 import { JobWorkerModule, QueueModule } from '../../libs/queue/index.js';
 import { StorageModule } from '../../libs/storage/index.js';
 import { CustodyModule } from '../../libs/custody/index.js';
+import { FixityRunJob } from './jobs/fixity-run.job.js';
 import { LedgerCheckpointJob } from './jobs/ledger-checkpoint.job.js';
 import { ObjectHashJob } from './jobs/object-hash.job.js';
 
@@ -22,7 +23,7 @@ export class WorkerModule {
         JobWorkerModule,
         CustodyModule,
       ],
-      providers: [ObjectHashJob, LedgerCheckpointJob],
+      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob],
     };
   }
 }

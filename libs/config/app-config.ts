@@ -97,6 +97,9 @@ export const configSchema = z.object({
   LEDGER_CHECKPOINT_EVERY_EVENTS: int(1, 1_000_000).default(1000),
   LEDGER_CHECKPOINT_INTERVAL_SECONDS: int(5, 86400).default(300),
 
+  FIXITY_PERIOD_DAYS: int(1, 3650).default(30),
+  FIXITY_RUN_INTERVAL_MINUTES: int(1, 10080).default(60),
+
   DEMO_ADMIN_USERNAME: z.string().regex(/^[a-z][a-z0-9._-]{2,63}$/, { message: 'must be 3-64 lower-case letters, digits, . _ -' }).default('admin'),
   DEMO_ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),
 

@@ -80,13 +80,20 @@ export class LedgerService {
     // The key names the signing key, the size and the root: a checkpoint is never overwritten,
     // not even by a forked or restored database sharing the bucket (the old one stays as proof).
     const objectKey = `ledger/${formatKeyId(parseVerifierKey(this.verifierKey).keyId)}/checkpoints/${String(size).padStart(20, '0')}-${root.toString('hex')}.note`;
-    await this.store.put(this.store.buckets.originals, objectKey, Buffer.from(note), { contentType: 'text/plain; charset=utf-8' });
-    await this.ds.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, note, object_key) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING`, [
-      size,
-      root,
-      note,
-      objectKey,
-    ]);
+    const stored = await this.store.put(this.store.buckets.originals, objectKey, Buffer.from(note), { contentType: 'text/plain; charset=utf-8' });
+    await this.ds.transaction(async (tx) => {
+      await tx.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, note, object_key) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING`, [
+        size,
+        root,
+        note,
+        objectKey,
+      ]);
+      // Published checkpoints are stored objects like any other: fixity re-checks them.
+      await tx.query(
+        `INSERT INTO stored_objects (bucket, object_key, kind, size, sha256) VALUES ($1, $2, 'checkpoint', $3, $4) ON CONFLICT (bucket, object_key) DO NOTHING`,
+        [stored.bucket, objectKey, stored.size, stored.sha256],
+      );
+    });
     this.logger.log({ size, root: root.toString('hex') }, 'checkpoint published');
     return this.bySize(size);
   }

@@ -8,12 +8,15 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export interface JobPayloads {
   /** Re-hash a stored object (fixity); fails terminally if it is missing. */
   'integrity.hash-object': { bucket: string; key: string; expectedSha256?: string };
+  /** Re-hash stored objects: a scheduled share, or every object of one case. */
+  'integrity.fixity-run': { trigger: 'scheduled' | 'case' | 'manual'; caseId?: string };
   /** Sign a checkpoint if enough events arrived or enough time passed (scheduled). */
   'ledger.publish-checkpoint': Record<string, never>;
 }
 
 export interface JobResults {
   'integrity.hash-object': { size: number; sha256: string; matches: boolean | null };
+  'integrity.fixity-run': { runId: string; checked: number; changed: number; missing: number; errors: number };
   'ledger.publish-checkpoint': { treeSize: number; published: boolean };
 }
 
@@ -31,6 +34,7 @@ export interface JobSpec {
 
 export const JOBS: { readonly [N in JobName]: JobSpec } = {
   'integrity.hash-object': { queue: 'integrity', attempts: 3, backoffMs: 5_000, timeoutMs: 30 * 60_000 },
+  'integrity.fixity-run': { queue: 'integrity', attempts: 2, backoffMs: 60_000, timeoutMs: 6 * 3600_000 },
   'ledger.publish-checkpoint': { queue: 'ledger', attempts: 3, backoffMs: 2_000, timeoutMs: 60_000 },
 };
 

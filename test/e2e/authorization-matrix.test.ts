@@ -95,6 +95,9 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'PATCH', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`, body: () => ({ description: `Shop CCTV export, rev ${++n}` }), expect: e(200, 200, 200, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}/events', path: () => `/api/v1/cases/${caseId}/events`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}/events/export', path: () => `/api/v1/cases/${caseId}/events/export`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
+    { method: 'POST', route: '/api/v1/cases/{caseId}/fixity', path: () => `/api/v1/cases/${caseId}/fixity`, expect: e(202, 202, 202, 202, 202, 404, 403, 202, 403, 202, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/fixity/runs', path: () => '/api/v1/fixity/runs', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 200, 401) },
+    { method: 'GET', route: '/api/v1/fixity/runs/{runId}', path: () => '/api/v1/fixity/runs/00000000-0000-4000-8000-000000000000', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 403, 404, 401) },
     { method: 'POST', route: '/api/v1/ledger/checkpoints', path: () => '/api/v1/ledger/checkpoints', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 201, 201, 403, 201, 401) },
     { method: 'GET', route: '/api/v1/audit/events', path: () => `/api/v1/audit/events?caseId=${caseId}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 401) },
   ];

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { FixityService } from '../../../libs/custody/index.js';
 import { QueueService } from '../../../libs/queue/index.js';
 import { ObjectStore } from '../../../libs/storage/index.js';
 
@@ -13,6 +14,8 @@ export interface PartStatus {
 export interface Readiness {
   status: 'ready' | 'not_ready';
   checks: { database: PartStatus; redis: PartStatus; storage: PartStatus };
+  /** Integrity alert: stored objects whose last fixity check failed. Not a readiness condition. */
+  fixity?: { alert: boolean; changed: number; missing: number; lastRunAt: Date | null };
 }
 
 const TIMEOUT_MS = 2500;
@@ -24,6 +27,7 @@ export class ReadinessService {
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(ObjectStore) private readonly store: ObjectStore,
+    @Inject(FixityService) private readonly fixity: FixityService,
   ) {}
 
   async check(): Promise<Readiness> {
@@ -39,7 +43,8 @@ export class ReadinessService {
       note: caps?.summary,
     });
     const ok = database.status === 'up' && redis.status === 'up' && storage.status === 'up';
-    return { status: ok ? 'ready' : 'not_ready', checks: { database, redis, storage } };
+    const fixity = database.status === 'up' ? await withTimeout(this.fixity.alert(), TIMEOUT_MS).catch(() => undefined) : undefined;
+    return { status: ok ? 'ready' : 'not_ready', checks: { database, redis, storage }, ...(fixity ? { fixity } : {}) };
   }
 }
 

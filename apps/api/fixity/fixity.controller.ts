@@ -1,0 +1,41 @@
+import { Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CaseAccessService } from '../../../libs/cases/index.js';
+import { FixityService, type Justification } from '../../../libs/custody/index.js';
+import type { Principal, RequestContext } from '../../../libs/identity/index.js';
+import { QueueService } from '../../../libs/queue/index.js';
+import { Ctx, CurrentUser, JustificationHeader, Roles } from '../auth/request-context.js';
+
+@ApiTags('fixity')
+@ApiBearerAuth()
+@Controller({ version: '1' })
+export class FixityController {
+  constructor(
+    @Inject(FixityService) private readonly fixity: FixityService,
+    @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(CaseAccessService) private readonly access: CaseAccessService,
+  ) {}
+
+  @Post('cases/:caseId/fixity')
+  @HttpCode(202)
+  @ApiOperation({ summary: "Re-hash every stored object of a case now (a background job; its report appears under /fixity/runs)" })
+  async runForCase(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
+    await this.access.resolve(p, caseId, 'case.read', { justification: j, context: ctx });
+    const jobId = await this.queues.enqueue('integrity.fixity-run', { trigger: 'case', caseId });
+    return { jobId, queue: 'integrity' };
+  }
+
+  @Get('fixity/runs')
+  @Roles('auditor', 'administrator')
+  @ApiOperation({ summary: 'Recent fixity runs with their counts (auditors, administrators)' })
+  runs() {
+    return this.fixity.listRuns();
+  }
+
+  @Get('fixity/runs/:runId')
+  @Roles('auditor', 'administrator')
+  @ApiOperation({ summary: "A fixity run's report: every object checked and its result" })
+  report(@Param('runId') runId: string) {
+    return this.fixity.report(runId);
+  }
+}

@@ -1,0 +1,166 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { pipeline } from 'node:stream/promises';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { AppError, isUuid, MultiHashStream } from '../core/index.js';
+import { one, rows, type Queryable } from '../database/sql.js';
+import { ObjectStore } from '../storage/index.js';
+import { recordCustodyEvent } from './custody-recorder.js';
+
+export type FixityOutcome = 'ok' | 'changed' | 'missing' | 'error';
+export type StoredObjectKind = 'original' | 'derivative' | 'checkpoint';
+
+export interface FixityRunView {
+  id: string;
+  trigger: string;
+  caseId: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  status: string;
+  checked: number;
+  ok: number;
+  changed: number;
+  missing: number;
+  errors: number;
+}
+
+interface StoredObjectRow {
+  id: string;
+  bucket: string;
+  object_key: string;
+  kind: StoredObjectKind;
+  case_id: string | null;
+  size: string;
+  sha256: string;
+}
+
+const RUN_COLUMNS = `id, trigger, case_id AS "caseId", started_at AS "startedAt", finished_at AS "finishedAt", status, checked, ok, changed, missing, errors`;
+
+/**
+ * Fixity: stored objects are re-hashed against the SHA-256 recorded when they were stored. A
+ * scheduled run checks a rotating share (the least recently checked first) sized so that every
+ * object is checked within FIXITY_PERIOD_DAYS; a run can also cover one case on demand. Every
+ * result is a custody event; anything but "ok" is logged as an error and shown by /health/ready.
+ */
+@Injectable()
+export class FixityService {
+  private readonly logger = new Logger('Fixity');
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(ObjectStore) private readonly store: ObjectStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Records an object the service stored, with the SHA-256 computed over the stored bytes. */
+  async register(q: Queryable, o: { bucket: string; key: string; kind: StoredObjectKind; caseId?: string | null; size: number; sha256: string }): Promise<string> {
+    const row = await one<{ id: string }>(
+      q,
+      `INSERT INTO stored_objects (bucket, object_key, kind, case_id, size, sha256) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (bucket, object_key) DO UPDATE SET bucket = EXCLUDED.bucket RETURNING id`,
+      [o.bucket, o.key, o.kind, o.caseId ?? null, o.size, o.sha256],
+    );
+    return row!.id;
+  }
+
+  /** How many objects a scheduled run checks so that all are checked within the period. */
+  async shareSize(): Promise<number> {
+    const total = (await one<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM stored_objects`))!.n;
+    const runsPerPeriod = (this.config.FIXITY_PERIOD_DAYS * 24 * 60) / this.config.FIXITY_RUN_INTERVAL_MINUTES;
+    return Math.max(1, Math.ceil(total / runsPerPeriod));
+  }
+
+  async run(trigger: 'scheduled' | 'case' | 'manual', caseId?: string): Promise<FixityRunView> {
+    const run = (await one<{ id: string }>(this.ds, `INSERT INTO fixity_runs (trigger, case_id) VALUES ($1, $2) RETURNING id`, [trigger, caseId ?? null]))!;
+    const objects = caseId
+      ? await rows<StoredObjectRow>(this.ds, `SELECT id, bucket, object_key, kind, case_id, size::text, sha256 FROM stored_objects WHERE case_id = $1 ORDER BY created_at, id`, [caseId])
+      : await rows<StoredObjectRow>(
+          this.ds,
+          `SELECT id, bucket, object_key, kind, case_id, size::text, sha256 FROM stored_objects ORDER BY last_fixity_at NULLS FIRST, id LIMIT $1`,
+          [await this.shareSize()],
+        );
+    try {
+      for (const o of objects) await this.checkOne(run.id, o);
+      await this.ds.query(`UPDATE fixity_runs SET status = 'completed', finished_at = now() WHERE id = $1`, [run.id]);
+    } catch (e) {
+      await this.ds.query(`UPDATE fixity_runs SET status = 'failed', finished_at = now() WHERE id = $1`, [run.id]);
+      throw e;
+    }
+    const view = await this.getRun(run.id);
+    const log = { runId: view.id, trigger, caseId, checked: view.checked, changed: view.changed, missing: view.missing, errors: view.errors };
+    if (view.changed || view.missing) this.logger.error(log, 'FIXITY FAILURE: stored objects changed or missing');
+    else if (view.errors) this.logger.warn(log, 'fixity run could not check some objects');
+    else this.logger.log(log, 'fixity run completed');
+    return view;
+  }
+
+  private async checkOne(runId: string, o: StoredObjectRow): Promise<void> {
+    let outcome: FixityOutcome;
+    let observed: { sha256: string; size: number } | undefined;
+    let message: string | undefined;
+    try {
+      const got = await this.store.get(o.bucket, o.object_key);
+      const hasher = new MultiHashStream(['sha256']);
+      hasher.resume();
+      await pipeline(got.body, hasher);
+      observed = hasher.digests();
+      outcome = observed.sha256 === o.sha256 && observed.size === Number(o.size) ? 'ok' : 'changed';
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'OBJECT_NOT_FOUND') outcome = 'missing';
+      else {
+        outcome = 'error';
+        message = (e as Error).message;
+      }
+    }
+    await this.ds.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO fixity_results (run_id, object_id, outcome, expected_sha256, observed_sha256, observed_size, message) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [runId, o.id, outcome, o.sha256, observed?.sha256 ?? null, observed?.size ?? null, message ?? null],
+      );
+      await tx.query(`UPDATE stored_objects SET last_fixity_at = now(), last_outcome = $2 WHERE id = $1`, [o.id, outcome]);
+      await tx.query(`UPDATE fixity_runs SET checked = checked + 1, ${outcome === 'error' ? 'errors' : outcome} = ${outcome === 'error' ? 'errors' : outcome} + 1 WHERE id = $1`, [runId]);
+      await recordCustodyEvent(tx, {
+        type: 'fixity.checked',
+        operation: 'consultation',
+        caseId: o.case_id,
+        object: { type: o.kind, id: o.id, sha256: o.sha256 },
+        outcome: outcome === 'ok' ? 'success' : 'failed',
+        details: { runId, result: outcome, bucket: o.bucket, key: o.object_key, observedSha256: observed?.sha256 ?? null, observedSize: observed?.size ?? null, message: message ?? null },
+      });
+    });
+  }
+
+  async getRun(id: string): Promise<FixityRunView> {
+    const run = isUuid(id) ? await one<FixityRunView>(this.ds, `SELECT ${RUN_COLUMNS} FROM fixity_runs WHERE id = $1`, [id]) : undefined;
+    if (!run) throw new AppError('FIXITY_RUN_NOT_FOUND', 'No such fixity run', 404);
+    return run;
+  }
+
+  /** A run's report: the run and every object's result. */
+  async report(id: string) {
+    const run = await this.getRun(id);
+    const results = await rows(
+      this.ds,
+      `SELECT r.object_id AS "objectId", o.kind, o.case_id AS "caseId", o.bucket, o.object_key AS "key", r.outcome, r.expected_sha256 AS "expectedSha256",
+              r.observed_sha256 AS "observedSha256", r.observed_size AS "observedSize", r.message, r.checked_at AS "checkedAt"
+         FROM fixity_results r JOIN stored_objects o ON o.id = r.object_id WHERE r.run_id = $1 ORDER BY r.checked_at`,
+      [id],
+    );
+    return { ...run, results };
+  }
+
+  listRuns(limit = 50): Promise<FixityRunView[]> {
+    return rows<FixityRunView>(this.ds, `SELECT ${RUN_COLUMNS} FROM fixity_runs ORDER BY started_at DESC LIMIT $1`, [limit]);
+  }
+
+  /** For /health/ready: objects whose latest check failed. */
+  async alert(): Promise<{ alert: boolean; changed: number; missing: number; lastRunAt: Date | null }> {
+    const r = (await one<{ changed: number; missing: number; last: Date | null }>(
+      this.ds,
+      `SELECT count(*) FILTER (WHERE last_outcome = 'changed')::int AS changed, count(*) FILTER (WHERE last_outcome = 'missing')::int AS missing,
+              (SELECT max(started_at) FROM fixity_runs) AS last
+         FROM stored_objects`,
+    ))!;
+    return { alert: r.changed + r.missing > 0, changed: r.changed, missing: r.missing, lastRunAt: r.last };
+  }
+}
