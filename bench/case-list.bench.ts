@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../libs/config/index.js';
+import { recordCustodyEvent } from '../libs/custody/index.js';
 import { createDataSource, runMigrations } from '../libs/database/index.js';
 import { IdentityService } from '../libs/identity/index.js';
 import type { Benchmark, Figure } from './harness.js';
@@ -36,7 +37,10 @@ export const caseList: Benchmark = {
       if (n < cases) {
         ctx.log(`seeding ${cases} cases and ${cases * perCase} exhibits`);
         const t0 = Date.now();
-        await ds.query(
+        // Seeding is a collection like any other: one custody event covers it (the database
+        // refuses case and exhibit changes without one).
+        await ds.transaction(async (tx) => {
+        await tx.query(
           `INSERT INTO cases (urn, title, operation_name, offence_summary, status, created_by, created_at)
            SELECT lpad((g % 100)::text, 2, '0') || 'BN' || lpad(g::text, 7, '0') || '26',
                   'Case ' || g || ' ' || (ARRAY['burglary', 'assault', 'fraud', 'robbery', 'arson'])[1 + g % 5],
@@ -45,14 +49,16 @@ export const caseList: Benchmark = {
              FROM generate_series($2::int + 1, $3::int) g`,
           [user.id, n, cases],
         );
-        await ds.query(`INSERT INTO case_members (case_id, user_id, case_role, added_by) SELECT id, $1, 'officer_in_case', $1 FROM cases ON CONFLICT DO NOTHING`, [user.id]);
-        await ds.query(
+        await tx.query(`INSERT INTO case_members (case_id, user_id, case_role, added_by) SELECT id, $1, 'officer_in_case', $1 FROM cases ON CONFLICT DO NOTHING`, [user.id]);
+        await tx.query(
           `INSERT INTO exhibits (case_id, reference, source_type, description, producer, created_by)
            SELECT c.id, 'BN/' || s, 'cctv', 'Seeded exhibit ' || s, 'B N', $1
              FROM cases c CROSS JOIN generate_series(1, $2::int) s
             WHERE NOT EXISTS (SELECT 1 FROM exhibits e WHERE e.case_id = c.id)`,
           [user.id, perCase],
         );
+        await recordCustodyEvent(tx, { type: 'bench.seeded', operation: 'collection', details: { cases, exhibitsPerCase: perCase } });
+        });
         await ds.query(`ANALYZE`);
         ctx.log(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       }

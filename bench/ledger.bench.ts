@@ -45,24 +45,35 @@ export const ledgerBench: Benchmark = {
     try {
       await runMigrations(ds);
       const [user] = await ds.query(`INSERT INTO users (username, display_name, role) VALUES ('bench-ledger', 'Bench', 'investigator') RETURNING id`);
-      const cases: string[] = (
-        await ds.query(
+      const cases: string[] = await ds.transaction(async (tx) => {
+        const made = await tx.query(
           `INSERT INTO cases (urn, title, created_by) SELECT '07LB' || lpad(g::text, 5, '0') || '26', 'Ledger bench ' || g, $1 FROM generate_series(1, $2::int) g RETURNING id`,
           [user.id, caseCount],
-        )
-      ).map((r: { id: string }) => r.id);
+        );
+        await recordCustodyEvent(tx, { type: 'bench.seeded', operation: 'collection', details: { cases: caseCount } });
+        return made.map((r: { id: string }) => r.id);
+      });
 
       // 1. Bulk build, with the same encoding the recorder uses.
       const t0 = performance.now();
       const heads = new Map<string, Buffer>();
       const frontier: { level: number; hash: Buffer }[] = [];
+      // Continue after what is already logged (the seeding event): its leaves and chain heads.
+      const existing = await ds.query(`SELECT e.leaf_index, e.case_id, e.hash, n.hash AS leaf FROM custody_events e JOIN ledger_nodes n ON n.level = 0 AND n.idx = e.leaf_index ORDER BY e.leaf_index`);
+      for (const r of existing) {
+        heads.set(chainName(r.case_id), r.hash);
+        let node = { level: 0, hash: r.leaf as Buffer };
+        while (frontier.length && frontier[frontier.length - 1].level === node.level) node = { level: node.level + 1, hash: nodeHash(frontier.pop()!.hash, node.hash) };
+        frontier.push(node);
+      }
+      const offset = existing.length;
       const sample: Buffer[] = [];
       let bytes = 0;
       const BATCH = 5000;
-      for (let start = 0; start < total; start += BATCH) {
+      for (let start = offset; start < offset + total; start += BATCH) {
         const cols: unknown[][] = Array.from({ length: 12 }, () => []);
         const nodes: [number[], string[], Buffer[]] = [[], [], []];
-        for (let i = start; i < Math.min(total, start + BATCH); i++) {
+        for (let i = start; i < Math.min(offset + total, start + BATCH); i++) {
           const caseId = cases[i % cases.length];
           const chain = chainName(caseId);
           const prev = heads.get(chain) ?? GENESIS_HASH;
@@ -100,7 +111,7 @@ export const ledgerBench: Benchmark = {
           cols,
         );
         await ds.query(`INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, nodes);
-        if ((start / BATCH) % 40 === 0) ctx.log(`built ${Math.min(total, start + BATCH)} / ${total} events`);
+        if (((start - offset) / BATCH) % 40 === 0) ctx.log(`built ${Math.min(total, start - offset + BATCH)} / ${total} events`);
       }
       ctx.log(`built ${total} events in ${((performance.now() - t0) / 1000).toFixed(1)} s (${(bytes / total).toFixed(0)} bytes each)`);
       await ds.query('ANALYZE');
@@ -111,7 +122,7 @@ export const ledgerBench: Benchmark = {
       const v0 = performance.now();
       const result = await verifyLedger(ds, ledger.verifierKey, { batch: 10_000 });
       const verifySeconds = (performance.now() - v0) / 1000;
-      if (!result.ok || result.events !== total) throw new Error(`verification failed: ${JSON.stringify(result.problem)}`);
+      if (!result.ok || result.events !== offset + total) throw new Error(`verification failed: ${JSON.stringify(result.problem)}`);
       const h0 = performance.now();
       for (let i = 0; i < total; i++) {
         const b = sample[i % sample.length];

@@ -206,6 +206,21 @@ describe('cases, exhibits, sign-in and the s.62 log (real PostgreSQL)', () => {
       expect(dupEvents[0].n).toBe(1);
     });
 
+    it('refuses, at commit, any change to cases, exhibits or members made without a custody event', async () => {
+      const qr = h.ds.createQueryRunner();
+      await qr.connect();
+      try {
+        await qr.startTransaction();
+        await qr.query(`UPDATE cases SET title = 'changed behind the ledger' WHERE id = $1`, [caseId]);
+        await expect(qr.commitTransaction()).rejects.toThrow(/UPDATE on cases without a custody event in the same transaction/);
+      } finally {
+        if (qr.isTransactionActive) await qr.rollbackTransaction();
+        await qr.release();
+      }
+      const [row] = await h.ds.query(`SELECT title FROM cases WHERE id = $1`, [caseId]);
+      expect(row.title).not.toBe('changed behind the ledger');
+    });
+
     it('is append-only in the database', async () => {
       await expect(h.ds.query(`UPDATE custody_events SET type = 'tampered' WHERE case_id = $1`, [caseId])).rejects.toThrow(/append-only: UPDATE refused/);
       await expect(h.ds.query(`DELETE FROM custody_events WHERE case_id = $1`, [caseId])).rejects.toThrow(/append-only: DELETE refused/);
