@@ -96,6 +96,7 @@ export const configSchema = z.object({
     }),
   LEDGER_CHECKPOINT_EVERY_EVENTS: int(1, 1_000_000).default(1000),
   LEDGER_CHECKPOINT_INTERVAL_SECONDS: int(5, 86400).default(300),
+  LEDGER_CHECKPOINT_RETENTION_DAYS: int(1, 36500).default(3650),
 
   FIXITY_PERIOD_DAYS: int(1, 3650).default(30),
   FIXITY_RUN_INTERVAL_MINUTES: int(1, 10080).default(60),

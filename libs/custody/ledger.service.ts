@@ -80,7 +80,9 @@ export class LedgerService {
     // The key names the signing key, the size and the root: a checkpoint is never overwritten,
     // not even by a forked or restored database sharing the bucket (the old one stays as proof).
     const objectKey = `ledger/${formatKeyId(parseVerifierKey(this.verifierKey).keyId)}/checkpoints/${String(size).padStart(20, '0')}-${root.toString('hex')}.note`;
-    const stored = await this.store.put(this.store.buckets.originals, objectKey, Buffer.from(note), { contentType: 'text/plain; charset=utf-8' });
+    // Write-once where the store has Object Lock (COMPLIANCE); said plainly where it has not.
+    const retainUntil = this.store.capabilities()?.objectLock ? new Date(Date.now() + this.config.LEDGER_CHECKPOINT_RETENTION_DAYS * 86400_000) : undefined;
+    const stored = await this.store.put(this.store.buckets.originals, objectKey, Buffer.from(note), { contentType: 'text/plain; charset=utf-8', retainUntil });
     await this.ds.transaction(async (tx) => {
       await tx.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, note, object_key) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING`, [
         size,

@@ -9,6 +9,12 @@ export interface PutOptions {
   algorithms?: HashAlgorithm[];
   /** Known size, if any: the put fails if the stored size differs. */
   expectedSize?: number;
+  /**
+   * Write-once until this date (S3 Object Lock, COMPLIANCE mode). Only honoured where the store
+   * has Object Lock on the bucket (capabilities().objectLock); elsewhere the put refuses with
+   * OBJECT_LOCK_UNAVAILABLE rather than pretend, so callers ask only when it is available.
+   */
+  retainUntil?: Date;
 }
 
 export interface PutResult extends Digests {

@@ -121,6 +121,9 @@ export class S3ObjectStore extends ObjectStore {
   }
 
   async put(bucket: string, key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
+    if (options.retainUntil && !this.caps?.objectLock) {
+      throw new AppError('OBJECT_LOCK_UNAVAILABLE', `Bucket ${bucket} has no Object Lock: a write-once retention cannot be set on this store`, 500);
+    }
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
     let out;
     try {
@@ -135,6 +138,7 @@ export class S3ObjectStore extends ObjectStore {
         contentType: options.contentType,
         metadata: options.metadata,
         expectedSize: options.expectedSize,
+        retainUntil: options.retainUntil,
       });
     } catch (e) {
       source.destroy();

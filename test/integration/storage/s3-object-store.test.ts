@@ -37,6 +37,15 @@ describe('S3ObjectStore against the real local S3', () => {
     expect(caps.summary).toMatch(caps.objectLock ? /write-once/ : /originals not write-once on this store/);
   });
 
+  it('refuses a write-once retention where the store has no Object Lock, instead of pretending', async () => {
+    if (store.capabilities()!.objectLock) return; // a store with Object Lock takes the retention (MinIO in docker/compose.yaml)
+    const key = randomKey('locked');
+    await expect(store.put(store.buckets.originals, key, Buffer.from('x'), { retainUntil: new Date(Date.now() + 86400_000) })).rejects.toMatchObject({
+      code: 'OBJECT_LOCK_UNAVAILABLE',
+    });
+    expect(await store.head(store.buckets.originals, key)).toBeUndefined();
+  });
+
   it('streams a multipart put larger than one part and returns the hashes of what was stored', async () => {
     const key = randomKey('multipart');
     const put = await store.put(store.buckets.originals, key, chunked(data), { algorithms: ['sha1', 'md5'], expectedSize: data.length });
