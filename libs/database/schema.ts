@@ -5,10 +5,11 @@ import { OidcUserLinks1763900200000 } from './migrations/1763900200000-oidc-user
 import { CustodyLedger1763900300000 } from './migrations/1763900300000-custody-ledger.js';
 import { Fixity1763900400000 } from './migrations/1763900400000-fixity.js';
 import { RequireCustodyEvents1763900500000 } from './migrations/1763900500000-require-custody-events.js';
+import { AppRole1763900600000 } from './migrations/1763900600000-app-role.js';
 
 /**
  * Every entity and every migration, listed explicitly (ESM has no reliable glob loading, and an
  * explicit list makes a forgotten migration a compile-time matter). Append new migrations.
  */
 export const ENTITIES = [UserEntity];
-export const MIGRATIONS = [CreateUsers1763900000000, CasesExhibitsCustody1763900100000, OidcUserLinks1763900200000, CustodyLedger1763900300000, Fixity1763900400000, RequireCustodyEvents1763900500000];
+export const MIGRATIONS = [CreateUsers1763900000000, CasesExhibitsCustody1763900100000, OidcUserLinks1763900200000, CustodyLedger1763900300000, Fixity1763900400000, RequireCustodyEvents1763900500000, AppRole1763900600000];

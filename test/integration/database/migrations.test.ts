@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { createApi } from '../../../apps/api/bootstrap.js';
 import { startWorker } from '../../../apps/worker/bootstrap.js';
@@ -87,7 +88,7 @@ describe('the ledger migration on a database that already has custody events', (
     const scratch = await createScratchDatabase();
     const before = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
     // Only the migrations from before the ledger existed.
-    (before.options as { migrations: unknown[] }).migrations = MIGRATIONS.filter((m) => m.name < 'CustodyLedger');
+    (before.options as { migrations: unknown[] }).migrations = MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name.startsWith('CustodyLedger')));
     await before.initialize();
     try {
       await runMigrations(before);
@@ -112,6 +113,44 @@ describe('the ledger migration on a database that already has custody events', (
     } finally {
       await ds.destroy();
       await scratch.drop();
+    }
+  });
+});
+
+describe('the dems_app role the service runs as', () => {
+  it('reads and writes ordinary tables but can only append to the custody log, and cannot disable its guards', async () => {
+    const scratch = await createScratchDatabase();
+    const owner = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    await owner.initialize();
+    const login = `dems_app_test_${Date.now().toString(36)}`;
+    let app: pg.Client | undefined;
+    try {
+      await runMigrations(owner);
+      await owner.query(`CREATE ROLE ${login} LOGIN IN ROLE dems_app`);
+      const url = new URL(scratch.url);
+      url.username = login;
+      app = new pg.Client({ connectionString: url.toString() });
+      await app.connect();
+      await app.query(`INSERT INTO users (username, display_name, role) VALUES ('app-made', 'x', 'investigator')`);
+      await app.query(`UPDATE users SET display_name = 'y' WHERE username = 'app-made'`);
+      await app.query(`BEGIN`);
+      await app.query(`SELECT set_config('dems.custody_event_recorded', 'on', true)`);
+      await app.query(`INSERT INTO custody_events (type, s62_operation, outcome, prev_hash, hash, leaf_index) VALUES ('t', 'consultation', 'success', '\\x00', '\\x00', 0)`);
+      await app.query(`COMMIT`);
+      await expect(app.query(`UPDATE custody_events SET type = 'x'`)).rejects.toThrow(/permission denied/);
+      await expect(app.query(`DELETE FROM ledger_nodes`)).rejects.toThrow(/permission denied/);
+      await expect(app.query(`ALTER TABLE custody_events DISABLE TRIGGER USER`)).rejects.toThrow(/must be owner/);
+      await expect(app.query(`INSERT INTO schema_migrations (timestamp, name) VALUES (1, 'x')`)).rejects.toThrow(/permission denied/);
+    } finally {
+      await app?.end();
+      await owner.destroy();
+      await scratch.drop();
+      const admin = new URL(scratch.url);
+      admin.pathname = '/postgres';
+      const c = new pg.Client({ connectionString: admin.toString() });
+      await c.connect();
+      await c.query(`DROP ROLE IF EXISTS ${login}`);
+      await c.end();
     }
   });
 });
