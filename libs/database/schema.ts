@@ -1,4 +1,3 @@
-import { UserEntity } from '../identity/user.entity.js';
 import { CreateUsers1763900000000 } from './migrations/1763900000000-create-users.js';
 import { CasesExhibitsCustody1763900100000 } from './migrations/1763900100000-cases-exhibits-custody.js';
 import { OidcUserLinks1763900200000 } from './migrations/1763900200000-oidc-user-links.js';
@@ -11,5 +10,6 @@ import { AppRole1763900600000 } from './migrations/1763900600000-app-role.js';
  * Every entity and every migration, listed explicitly (ESM has no reliable glob loading, and an
  * explicit list makes a forgotten migration a compile-time matter). Append new migrations.
  */
-export const ENTITIES = [UserEntity];
+/** Data access is plain SQL in each context's services (no ORM entities); TypeORM runs migrations and transactions. */
+export const ENTITIES = [];
 export const MIGRATIONS = [CreateUsers1763900000000, CasesExhibitsCustody1763900100000, OidcUserLinks1763900200000, CustodyLedger1763900300000, Fixity1763900400000, RequireCustodyEvents1763900500000, AppRole1763900600000];

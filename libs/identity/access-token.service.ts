@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError } from '../core/index.js';
-import { ROLES, type Role } from './user.entity.js';
+import { ROLES, type Role } from './roles.js';
 
 const ISSUER = 'dems';
 const AUDIENCE = 'dems-api';

@@ -7,7 +7,7 @@ import { AccessTokenService } from './access-token.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import type { Principal } from './principal.js';
 import { API_TOKEN_PREFIX, hashSecret, newSecret, REFRESH_PREFIX } from './secret-tokens.js';
-import type { Role } from './user.entity.js';
+import type { Role } from './roles.js';
 
 export interface TokenPair {
   accessToken: string;

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { PasswordHasher } from './password-hasher.js';
-import { UsersRepository, type User } from './users.repository.js';
+import { UsersService, type User } from './users.service.js';
 
 export interface DemoAdminResult {
   user: User;
@@ -10,35 +9,20 @@ export interface DemoAdminResult {
   generatedPassword?: string;
 }
 
+/** First-run tasks outside the HTTP API (used by `dems admin create-admin`). */
 export class IdentityService {
-  private readonly users: UsersRepository;
+  private readonly users: UsersService;
 
-  constructor(ds: DataSource, private readonly hasher = new PasswordHasher()) {
-    this.users = new UsersRepository(ds);
+  constructor(ds: DataSource) {
+    this.users = new UsersService(ds);
   }
 
   /** Creates the administrator account if it does not exist yet; never changes an existing one. */
   async ensureAdmin(username: string, password?: string): Promise<DemoAdminResult> {
     const existing = await this.users.findByUsername(username);
-    if (existing) {
-      const { passwordHash: _omit, ...user } = existing;
-      return { user, created: false };
-    }
+    if (existing) return { user: existing, created: false };
     const generated = password ? undefined : randomBytes(18).toString('base64url');
-    const user = await this.users.create({
-      username,
-      displayName: 'Demo administrator',
-      role: 'administrator',
-      passwordHash: await this.hasher.hash(password ?? generated!),
-    });
+    const user = await this.users.create({ username, displayName: 'Demo administrator', role: 'administrator', password: password ?? generated! });
     return { user, created: true, generatedPassword: generated };
-  }
-
-  async verifyPassword(username: string, password: string): Promise<User | undefined> {
-    const u = await this.users.findByUsername(username);
-    if (!u?.passwordHash || !u.isActive) return undefined;
-    if (!(await this.hasher.verify(u.passwordHash, password))) return undefined;
-    const { passwordHash: _omit, ...user } = u;
-    return user;
   }
 }

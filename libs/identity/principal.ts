@@ -1,4 +1,4 @@
-import type { Role } from './user.entity.js';
+import type { Role } from './roles.js';
 
 /** Who is calling, as established by the auth guard from an access token or a personal API token. */
 export interface Principal {

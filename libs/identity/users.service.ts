@@ -3,8 +3,16 @@ import { DataSource } from 'typeorm';
 import { AppError, isUuid } from '../core/index.js';
 import { one, rows } from '../database/sql.js';
 import { PasswordHasher } from './password-hasher.js';
-import type { User } from './users.repository.js';
-import type { Role } from './user.entity.js';
+import type { Role } from './roles.js';
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  role: Role;
+  isActive: boolean;
+  createdAt: Date;
+}
 
 export interface NewUser {
   username: string;
@@ -34,6 +42,10 @@ export class UsersService {
       if ((e as { code?: string }).code === '23505') throw new AppError('USERNAME_TAKEN', `The username "${input.username}" is already taken`, 409);
       throw e;
     }
+  }
+
+  findByUsername(username: string): Promise<User | undefined> {
+    return one<User>(this.ds, `SELECT ${COLUMNS} FROM users WHERE username = $1`, [username]);
   }
 
   list(): Promise<User[]> {

@@ -7,6 +7,7 @@ import { createApi } from '../../../apps/api/bootstrap.js';
 import { startWorker } from '../../../apps/worker/bootstrap.js';
 import { assertSchemaCurrent, createDataSource, pendingMigrations, runMigrations } from '../../../libs/database/index.js';
 import { IdentityService } from '../../../libs/identity/index.js';
+import { PasswordHasher } from '../../../libs/identity/password-hasher.js';
 import { verifyLedger } from '../../../libs/custody/index.js';
 import { MIGRATIONS } from '../../../libs/database/schema.js';
 import { verifierKeyFromSigner } from '../../../libs/ledger/index.js';
@@ -66,13 +67,15 @@ describe('migrations on a fresh PostgreSQL database', () => {
     expect(row.password_hash).toMatch(/^\$argon2id\$/);
     expect(row.password_hash).not.toContain(first.generatedPassword);
 
-    expect(await identity.verifyPassword('admin', first.generatedPassword!)).toMatchObject({ username: 'admin' });
-    expect(await identity.verifyPassword('admin', 'wrong password')).toBeUndefined();
+    const hasher = new PasswordHasher();
+    expect(await hasher.verify(row.password_hash, first.generatedPassword!)).toBe(true);
+    expect(await hasher.verify(row.password_hash, 'wrong password')).toBe(false);
 
     const second = await identity.ensureAdmin('admin', 'another-password-123');
     expect(second).toMatchObject({ created: false });
     expect(second.generatedPassword).toBeUndefined();
-    expect(await identity.verifyPassword('admin', first.generatedPassword!)).toBeDefined();
+    const [after] = await ds.query(`SELECT password_hash FROM users WHERE username = 'admin'`);
+    expect(after.password_hash).toBe(row.password_hash);
   });
 
   it('refuses a malformed username at the database level', async () => {
