@@ -8,6 +8,9 @@ import { StorageModule } from '../../libs/storage/index.js';
 import { CasesModule } from '../../libs/cases/index.js';
 import { CustodyModule } from '../../libs/custody/index.js';
 import { IdentityModule } from '../../libs/identity/index.js';
+import { EvidenceModule } from '../../libs/evidence/index.js';
+import { ExhibitFilesController, UploadsController } from './uploads/uploads.controller.js';
+import { TusUploadServer } from './uploads/tus-upload.server.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuthController, MeController } from './auth/auth.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -27,10 +30,11 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule],
-      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController],
+      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule],
+      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, ExhibitFilesController],
       providers: [
         ReadinessService,
+        TusUploadServer,
         { provide: APP_FILTER, useClass: AppExceptionFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useValue: validationPipe },

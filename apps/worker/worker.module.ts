@@ -5,6 +5,10 @@ import { DatabaseModule } from '../../libs/database/index.js';
 import { JobWorkerModule, QueueModule } from '../../libs/queue/index.js';
 import { StorageModule } from '../../libs/storage/index.js';
 import { CustodyModule } from '../../libs/custody/index.js';
+import { CasesModule } from '../../libs/cases/index.js';
+import { EvidenceModule } from '../../libs/evidence/index.js';
+import { EvidenceSealJob } from './jobs/evidence-seal.job.js';
+import { UploadExpiryJob } from './jobs/upload-expiry.job.js';
 import { FixityRunJob } from './jobs/fixity-run.job.js';
 import { LedgerCheckpointJob } from './jobs/ledger-checkpoint.job.js';
 import { ObjectHashJob } from './jobs/object-hash.job.js';
@@ -22,8 +26,10 @@ export class WorkerModule {
         QueueModule,
         JobWorkerModule,
         CustodyModule,
+        CasesModule,
+        EvidenceModule,
       ],
-      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob],
+      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob],
     };
   }
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { SOURCE_TYPES } from '../cases/case.schemas.js';
 import { ROLES } from '../identity/roles.js';
 import { parseSignerKey } from '../ledger/checkpoint.js';
 
@@ -100,6 +101,20 @@ export const configSchema = z.object({
 
   FIXITY_PERIOD_DAYS: int(1, 3650).default(30),
   FIXITY_RUN_INTERVAL_MINUTES: int(1, 10080).default(60),
+
+  // Ingest (tus uploads): limits, expiry of abandoned uploads, and the bounded temp space per upload.
+  INGEST_MAX_FILE_SIZE_GB: int(1, 5000).default(200),
+  INGEST_MAX_CONCURRENT_UPLOADS_PER_USER: int(1, 1000).default(8),
+  INGEST_ALLOWED_SOURCE_TYPES: z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(SOURCE_TYPES, { message: `must be a comma-separated list of ${SOURCE_TYPES.join(', ')}` })).min(1, { message: 'must name at least one source type' }))
+    .default([...SOURCE_TYPES]),
+  INGEST_UPLOAD_EXPIRY_HOURS: int(1, 24 * 90).default(72),
+  INGEST_EXPIRY_CHECK_MINUTES: int(1, 1440).default(30),
+  INGEST_PART_SIZE_MB: int(5, 5120).default(16),
+  INGEST_PARTS_IN_FLIGHT: int(1, 64).default(4),
+  INGEST_RETENTION_DAYS: int(1, 36500).default(3650),
 
   DEMO_ADMIN_USERNAME: z.string().regex(/^[a-z][a-z0-9._-]{2,63}$/, { message: 'must be 3-64 lower-case letters, digits, . _ -' }).default('admin'),
   DEMO_ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),

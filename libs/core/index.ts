@@ -1,5 +1,5 @@
 export { AppError, DependencyUnavailableError } from './app-error.js';
-export { MultiHashStream, type Digests, type HashAlgorithm } from './multi-hash.js';
+export { MultiHashStream, RunningDigests, type Digests, type HashAlgorithm } from './multi-hash.js';
 export { loggingModule } from './logging.js';
 export { initOrClose } from './nest-lifecycle.js';
 export { isUuid } from './ids.js';

@@ -43,3 +43,43 @@ export class MultiHashStream extends Transform {
     return this.result;
   }
 }
+
+/**
+ * Digests that grow as bytes arrive over several requests (a resumable upload): `update` each
+ * chunk in order, `digests()` once at the end. `size` says how many bytes have been hashed, so a
+ * caller can check that the hashed stream and the stored one have the same length.
+ */
+export class RunningDigests {
+  private readonly hashes: Map<HashAlgorithm, Hash>;
+  private bytes = 0;
+
+  constructor(algorithms: HashAlgorithm[] = ['sha256', 'sha1', 'md5']) {
+    this.hashes = new Map([...new Set<HashAlgorithm>(['sha256', ...algorithms])].map((a) => [a, createHash(a)]));
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  update(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    for (const h of this.hashes.values()) h.update(chunk);
+  }
+
+  /** A pass-through stream that feeds this object. */
+  tap(): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _enc, cb) => {
+        this.update(chunk);
+        cb(null, chunk);
+      },
+    });
+  }
+
+  /** Finalises; call once. */
+  digests(): Digests {
+    const out: Digests = { size: this.bytes, sha256: '' };
+    for (const [a, h] of this.hashes) out[a] = h.digest('hex');
+    return out;
+  }
+}

@@ -5,6 +5,7 @@ import { CustodyLedger1763900300000 } from './migrations/1763900300000-custody-l
 import { Fixity1763900400000 } from './migrations/1763900400000-fixity.js';
 import { RequireCustodyEvents1763900500000 } from './migrations/1763900500000-require-custody-events.js';
 import { AppRole1763900600000 } from './migrations/1763900600000-app-role.js';
+import { EvidenceFiles1763900700000 } from './migrations/1763900700000-evidence-files.js';
 
 /**
  * Every entity and every migration, listed explicitly (ESM has no reliable glob loading, and an
@@ -12,4 +13,4 @@ import { AppRole1763900600000 } from './migrations/1763900600000-app-role.js';
  */
 /** Data access is plain SQL in each context's services (no ORM entities); TypeORM runs migrations and transactions. */
 export const ENTITIES = [];
-export const MIGRATIONS = [CreateUsers1763900000000, CasesExhibitsCustody1763900100000, OidcUserLinks1763900200000, CustodyLedger1763900300000, Fixity1763900400000, RequireCustodyEvents1763900500000, AppRole1763900600000];
+export const MIGRATIONS = [CreateUsers1763900000000, CasesExhibitsCustody1763900100000, OidcUserLinks1763900200000, CustodyLedger1763900300000, Fixity1763900400000, RequireCustodyEvents1763900500000, AppRole1763900600000, EvidenceFiles1763900700000];

@@ -2,7 +2,9 @@
  * The one registry of queues, jobs and their payloads. A job is added here first; the worker
  * refuses to start unless every job named here has exactly one handler.
  */
-export const QUEUE_NAMES = ['integrity', 'ledger'] as const;
+import type { Digests } from '../core/index.js';
+
+export const QUEUE_NAMES = ['integrity', 'ledger', 'ingest'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface JobPayloads {
@@ -12,12 +14,18 @@ export interface JobPayloads {
   'integrity.fixity-run': { trigger: 'scheduled' | 'case' | 'manual'; caseId?: string };
   /** Sign a checkpoint if enough events arrived or enough time passed (scheduled). */
   'ledger.publish-checkpoint': Record<string, never>;
+  /** Seal a completed upload: hash (or take the ingest stream's hashes), compare, seal or quarantine. */
+  'ingest.seal': { fileId: string; digests?: Digests };
+  /** Remove abandoned uploads' parts from storage (scheduled). */
+  'ingest.expire-uploads': Record<string, never>;
 }
 
 export interface JobResults {
   'integrity.hash-object': { size: number; sha256: string; matches: boolean | null };
   'integrity.fixity-run': { runId: string; checked: number; changed: number; missing: number; errors: number };
   'ledger.publish-checkpoint': { treeSize: number; published: boolean };
+  'ingest.seal': { state: string; sha256: string | null; hashedFrom: string | null };
+  'ingest.expire-uploads': { expired: number; recovered: number };
 }
 
 export type JobName = keyof JobPayloads;
@@ -36,6 +44,9 @@ export const JOBS: { readonly [N in JobName]: JobSpec } = {
   'integrity.hash-object': { queue: 'integrity', attempts: 3, backoffMs: 5_000, timeoutMs: 30 * 60_000 },
   'integrity.fixity-run': { queue: 'integrity', attempts: 2, backoffMs: 60_000, timeoutMs: 6 * 3600_000 },
   'ledger.publish-checkpoint': { queue: 'ledger', attempts: 3, backoffMs: 2_000, timeoutMs: 60_000 },
+  // A read-back hash of a multi-GB file takes minutes; storage hiccups are retried.
+  'ingest.seal': { queue: 'ingest', attempts: 5, backoffMs: 5_000, timeoutMs: 6 * 3600_000 },
+  'ingest.expire-uploads': { queue: 'ingest', attempts: 2, backoffMs: 60_000, timeoutMs: 30 * 60_000 },
 };
 
 export const JOB_NAMES = Object.keys(JOBS) as JobName[];

@@ -85,6 +85,15 @@ export abstract class ObjectStore {
   abstract presignGet(bucket: string, key: string, options?: { expiresInSeconds?: number; downloadName?: string }): Promise<string>;
   abstract list(bucket: string, prefix?: string, options?: { pageSize?: number; token?: string }): Promise<ListPage>;
   abstract delete(bucket: string, key: string): Promise<void>;
+  /** Sets Object Lock COMPLIANCE retention on an existing object (only where capabilities().objectLock). */
+  abstract retain(bucket: string, key: string, until: Date): Promise<void>;
+  /** Multipart uploads in progress under a prefix (unfinished uploads hold parts in the store). */
+  abstract listMultipartUploads(bucket: string, prefix: string): Promise<{ key: string; uploadId: string; initiated?: Date }[]>;
+  /**
+   * Removes everything an unfinished upload left at `key`: its multipart uploads (and so their
+   * parts), and the object and its `.info`/`.part` companions if present.
+   */
+  abstract discardUpload(bucket: string, key: string): Promise<void>;
   /** Cheap reachability check for readiness: every bucket answers. */
   abstract ping(timeoutMs?: number): Promise<void>;
 }

@@ -1,10 +1,11 @@
 import { Global, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { ObjectStore } from './object-store.js';
-import { S3ObjectStore } from './s3-object-store.js';
+import { S3ObjectStore, type S3StoreSettings } from './s3-object-store.js';
+import { IngestUploadStore } from './ingest-upload-store.js';
 
-export function createObjectStore(config: AppConfig): S3ObjectStore {
-  return new S3ObjectStore({
+function storeSettings(config: AppConfig): S3StoreSettings {
+  return {
     endpoint: config.S3_ENDPOINT,
     region: config.S3_REGION,
     accessKeyId: config.S3_ACCESS_KEY_ID,
@@ -14,7 +15,19 @@ export function createObjectStore(config: AppConfig): S3ObjectStore {
     partSizeBytes: config.S3_PART_SIZE_MB * 1024 * 1024,
     uploadConcurrency: config.S3_UPLOAD_CONCURRENCY,
     presignTtlSeconds: config.S3_PRESIGN_TTL_SECONDS,
-  });
+  };
+}
+
+export function createObjectStore(config: AppConfig): S3ObjectStore {
+  return new S3ObjectStore(storeSettings(config));
+}
+
+/** The tus data store for uploads into the originals bucket (API only). */
+export function createIngestUploadStore(config: AppConfig, onProgress?: (id: string, offset: number) => void): IngestUploadStore {
+  return new IngestUploadStore(
+    { ...storeSettings(config), partSizeBytes: config.INGEST_PART_SIZE_MB * 1024 * 1024, partsInFlight: config.INGEST_PARTS_IN_FLIGHT },
+    onProgress,
+  );
 }
 
 @Global()

@@ -76,14 +76,14 @@ export function randomKey(prefix = 'test'): string {
 }
 
 /** Environment for a CLI child process: PATH plus exactly the settings given (nothing inherited). */
-export function childEnv(settings: Record<string, string | number | boolean | undefined>): NodeJS.ProcessEnv {
+export function childEnv(settings: Record<string, string | number | boolean | readonly string[] | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
-  for (const [k, v] of Object.entries(settings)) if (v !== undefined) env[k] = String(v);
+  for (const [k, v] of Object.entries(settings)) if (v !== undefined) env[k] = Array.isArray(v) ? v.join(',') : String(v);
   return env;
 }
 
 /** The built CLI, and options to run it away from the project folder (so no developer .env is read). */
 export const CLI = resolve('dist/apps/cli/main.js');
-export function cliOptions(settings: Record<string, string | number | boolean | undefined>) {
+export function cliOptions(settings: Record<string, string | number | boolean | readonly string[] | undefined>) {
   return { env: childEnv(settings), cwd: tmpdir() };
 }

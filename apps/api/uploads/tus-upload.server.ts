@@ -1,0 +1,144 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Server } from '@tus/server';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { APP_CONFIG, type AppConfig } from '../../../libs/config/index.js';
+import { AppError, isUuid } from '../../../libs/core/index.js';
+import { EvidenceFilesService, fileIdFromKey, parseUploadMetadata, uploadKey } from '../../../libs/evidence/index.js';
+import type { Principal, RequestContext } from '../../../libs/identity/index.js';
+import { createIngestUploadStore, type IngestUploadStore } from '../../../libs/storage/index.js';
+
+export const UPLOADS_PATH = '/api/v1/uploads';
+
+/** Who is calling, for the tus hooks (they receive tus's own request object, not Express's). */
+interface Caller {
+  principal: Principal;
+  context: RequestContext;
+}
+
+/** Stable codes for the refusals the tus server makes itself (its bodies are plain sentences). */
+const TUS_STATUS_CODES: Record<number, string> = {
+  400: 'INVALID_UPLOAD_REQUEST',
+  403: 'UPLOAD_FORBIDDEN',
+  404: 'UPLOAD_NOT_FOUND',
+  409: 'UPLOAD_OFFSET_CONFLICT',
+  410: 'UPLOAD_GONE',
+  412: 'TUS_VERSION_REQUIRED',
+  413: 'FILE_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  460: 'UPLOAD_CHECKSUM_MISMATCH',
+};
+
+/**
+ * The tus 1.0 server (creation, creation-with-upload, HEAD offset, PATCH resume, termination)
+ * over the ingest store, wired to the evidence rules: who may upload where, limits, progress,
+ * and the hand-over to the seal when the last byte is stored.
+ */
+@Injectable()
+export class TusUploadServer implements OnApplicationShutdown {
+  private readonly logger = new Logger('Uploads');
+  private readonly caller = new AsyncLocalStorage<Caller>();
+  readonly store: IngestUploadStore;
+  readonly server: Server;
+  private readonly lastProgress = new Map<string, number>();
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(EvidenceFilesService) private readonly files: EvidenceFilesService,
+  ) {
+    this.store = createIngestUploadStore(config, (id, offset) => this.progress(id, offset, true));
+    const options: ConstructorParameters<typeof Server>[0] = {
+      path: UPLOADS_PATH,
+      datastore: this.store,
+      maxSize: config.INGEST_MAX_FILE_SIZE_GB * 1024 ** 3,
+      respectForwardedHeaders: config.TRUST_PROXY,
+      disableTerminationForFinishedUploads: true,
+      postReceiveInterval: 1000,
+      // The upload id is a fresh UUID (never from the client); the object key is derived from it.
+      namingFunction: () => uploadKey(randomUUID()),
+      generateUrl: (_req, { proto, host, path, id }) => `${proto}://${host}${path}/${fileIdFromKey(id)}`,
+      getFileIdFromRequest: (_req, lastPath) => (isUuid(lastPath) ? uploadKey(lastPath.toLowerCase()) : undefined),
+      onUploadCreate: async (_req, upload) => {
+        const { principal, context } = this.current();
+        const declaration = parseUploadMetadata(upload.metadata ?? {});
+        await this.files.begin(principal, fileIdFromKey(upload.id)!, upload.size, declaration, context);
+        // Only ids go into the store's metadata: user text stays in the database.
+        return { metadata: { caseId: declaration.caseId, exhibitId: declaration.exhibitId } };
+      },
+      onIncomingRequest: async (req, id) => {
+        if (req.method === 'POST' || req.method === 'OPTIONS') return;
+        const fileId = fileIdFromKey(id);
+        if (!fileId) throw new AppError('UPLOAD_NOT_FOUND', 'No such upload, or it is not yours', 404);
+        await this.files.authorize(this.current().principal, fileId, req.method);
+      },
+      onUploadFinish: async (_req, upload) => {
+        const { principal, context } = this.current();
+        // An empty file gets no PATCH: complete its (empty) object here so it exists in storage.
+        if (upload.size === 0) await this.store.write(Readable.from([]), upload.id, 0);
+        const fileId = fileIdFromKey(upload.id)!;
+        this.lastProgress.delete(fileId);
+        await this.files.completed(fileId, this.store.takeDigests(upload.id), principal, context);
+        return { headers: { 'X-Evidence-State': 'verifying' } };
+      },
+      onResponseError: (_req, err) => this.toErrorBody(err),
+    };
+    this.server = new Server(options);
+    this.server.on('POST_RECEIVE', (_req, upload) => {
+      if (upload.offset !== undefined) this.progress(fileIdFromKey(upload.id)!, upload.offset, false);
+    });
+  }
+
+  /** Runs the tus server for one request on behalf of a signed-in caller. */
+  handle(caller: Caller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.caller.run(caller, () => this.server.handle(req, res));
+  }
+
+  /** Whether an upload's bytes are all in storage (for uploads whose completion was not recorded). */
+  async isComplete(fileId: string): Promise<boolean> {
+    try {
+      const u = await this.store.getUpload(uploadKey(fileId));
+      return u.size !== undefined && u.offset === u.size;
+    } catch {
+      return false;
+    }
+  }
+
+  takeDigests(fileId: string) {
+    return this.store.takeDigests(uploadKey(fileId));
+  }
+
+  private current(): Caller {
+    const c = this.caller.getStore();
+    if (!c) throw new AppError('UNAUTHENTICATED', 'Sign in first', 401);
+    return c;
+  }
+
+  /** Progress is written at most once a second per upload while bytes flow, and at the end of each request. */
+  private progress(fileId: string, offset: number, force: boolean): void {
+    const now = Date.now();
+    if (!force && now - (this.lastProgress.get(fileId) ?? 0) < 1000) return;
+    this.lastProgress.set(fileId, now);
+    this.files.progress(fileId, offset).catch((e: Error) => this.logger.warn({ evidenceId: fileId, err: e.message }, 'could not record upload progress'));
+  }
+
+  private toErrorBody(err: Error | { status_code: number; body: string }): { status_code: number; body: string } {
+    if (err instanceof AppError) {
+      return { status_code: err.status, body: JSON.stringify({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }) };
+    }
+    if ('status_code' in err && typeof err.status_code === 'number') {
+      const message = String(err.body ?? '').trim() || 'The upload request was refused';
+      const code = TUS_STATUS_CODES[err.status_code] ?? (err.status_code >= 500 ? 'UPLOAD_FAILED' : 'UPLOAD_REJECTED');
+      if (err.status_code >= 500) this.logger.error({ status: err.status_code, body: message }, 'upload failed');
+      return { status_code: err.status_code, body: JSON.stringify({ code, message: err.status_code === 413 ? `${message}: the file is larger than this service accepts` : message }) };
+    }
+    this.logger.error({ err }, 'upload failed');
+    const status = (err as AppError).status >= 500 ? (err as AppError).status : 500;
+    return { status_code: status, body: JSON.stringify({ code: status === 503 ? 'DEPENDENCY_UNAVAILABLE' : 'INTERNAL_ERROR', message: 'The upload could not be stored; it has been logged. Resume it later.' }) };
+  }
+
+  onApplicationShutdown(): void {
+    this.lastProgress.clear();
+  }
+}

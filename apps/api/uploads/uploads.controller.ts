@@ -1,0 +1,106 @@
+import { Controller, Delete, Get, Head, Inject, Options, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { EvidenceFilesService, type EvidenceFileView } from '../../../libs/evidence/index.js';
+import type { Justification } from '../../../libs/custody/index.js';
+import type { Principal, RequestContext } from '../../../libs/identity/index.js';
+import { Ctx, CurrentUser, JustificationHeader, Public } from '../auth/request-context.js';
+import { TusUploadServer } from './tus-upload.server.js';
+
+const TUS_HEADERS = () => (target: object, key?: string | symbol, desc?: PropertyDescriptor) => {
+  ApiHeader({ name: 'Tus-Resumable', required: true, description: '1.0.0' })(target, key!, desc!);
+};
+
+/**
+ * Resumable uploads (tus 1.0) into an exhibit. Creation: POST with Upload-Length and
+ * Upload-Metadata (caseId, exhibitId, filename; optional filetype, sha256, sha1, md5, empty).
+ * The upload URL is /api/v1/uploads/<id>; GET on it is the uploader's view of state and progress
+ * (tus's own GET would serve the bytes, which is never allowed here).
+ */
+@ApiTags('uploads')
+@ApiBearerAuth()
+@Controller({ path: 'uploads', version: '1' })
+export class UploadsController {
+  constructor(
+    @Inject(TusUploadServer) private readonly tus: TusUploadServer,
+    @Inject(EvidenceFilesService) private readonly files: EvidenceFilesService,
+  ) {}
+
+  @Post()
+  @TUS_HEADERS()
+  @ApiHeader({ name: 'Upload-Length', required: true, description: 'file size in bytes' })
+  @ApiHeader({ name: 'Upload-Metadata', required: true, description: 'tus metadata: caseId, exhibitId, filename (base64 values); optional filetype, sha256, sha1, md5, empty' })
+  @ApiOperation({ summary: 'Start a resumable upload (tus creation, creation-with-upload) into an exhibit you may add evidence to' })
+  create(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Req() req: Request, @Res() res: Response) {
+    return this.tus.handle({ principal: p, context: ctx }, req, res);
+  }
+
+  @Head(':uploadId')
+  @TUS_HEADERS()
+  @ApiOperation({ summary: 'Offset of an upload (tus HEAD): resume from Upload-Offset' })
+  head(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Req() req: Request, @Res() res: Response) {
+    return this.tus.handle({ principal: p, context: ctx }, req, res);
+  }
+
+  @Patch(':uploadId')
+  @TUS_HEADERS()
+  @ApiOperation({ summary: 'Send bytes from Upload-Offset (tus PATCH, Content-Type application/offset+octet-stream)' })
+  patch(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Req() req: Request, @Res() res: Response) {
+    return this.tus.handle({ principal: p, context: ctx }, req, res);
+  }
+
+  @Delete(':uploadId')
+  @TUS_HEADERS()
+  @ApiOperation({ summary: 'Cancel an unfinished upload (tus termination): its stored parts are removed. Completed uploads cannot be removed' })
+  async terminate(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Param('uploadId') id: string, @Req() req: Request, @Res() res: Response) {
+    await this.tus.handle({ principal: p, context: ctx }, req, res);
+    if (res.statusCode === 204) await this.files.cancelled(p, id, ctx);
+  }
+
+  @Options()
+  @Public()
+  @ApiExcludeEndpoint()
+  discover(@Req() req: Request, @Res() res: Response) {
+    return this.tus.server.handle(req, res);
+  }
+
+  @Options(':uploadId')
+  @Public()
+  @ApiExcludeEndpoint()
+  discoverOne(@Req() req: Request, @Res() res: Response) {
+    return this.tus.server.handle(req, res);
+  }
+
+  @Get(':uploadId')
+  @ApiOperation({ summary: "The uploader's view of an upload: state (uploading, verifying, sealed, quarantined, expired, cancelled), progress, hashes, duplicates" })
+  async status(@CurrentUser() p: Principal, @Param('uploadId') id: string, @Ctx() ctx: RequestContext): Promise<EvidenceFileView> {
+    const view = await this.files.forUploader(p, id);
+    // Every byte is stored but the completion was never recorded (the API stopped in between): record it now.
+    if (view.state === 'uploading' && (await this.tus.isComplete(view.id))) {
+      await this.files.completed(view.id, this.tus.takeDigests(view.id), p, ctx);
+      return this.files.forUploader(p, id);
+    }
+    return view;
+  }
+}
+
+@ApiTags('exhibits')
+@ApiBearerAuth()
+@Controller({ path: 'cases/:caseId/exhibits/:exhibitId/files', version: '1' })
+export class ExhibitFilesController {
+  constructor(@Inject(EvidenceFilesService) private readonly files: EvidenceFilesService) {}
+
+  @Get()
+  @ApiHeader({ name: 'X-Justification-Code', required: true, description: 's.62 reason code' })
+  @ApiHeader({ name: 'X-Justification-Text', required: true, description: 's.62 reason, 5-500 characters' })
+  @ApiOperation({ summary: 'Files of an exhibit with state, hashes, declared-hash results, quarantine reasons and duplicates (a justification is required)' })
+  list(
+    @CurrentUser() p: Principal,
+    @Param('caseId') caseId: string,
+    @Param('exhibitId') exhibitId: string,
+    @JustificationHeader() j: Justification | undefined,
+    @Ctx() ctx: RequestContext,
+  ) {
+    return this.files.listForExhibit(p, caseId, exhibitId, j, ctx);
+  }
+}

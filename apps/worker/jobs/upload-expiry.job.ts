@@ -1,0 +1,28 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../libs/config/index.js';
+import { EvidenceFilesService } from '../../../libs/evidence/index.js';
+import { HandlesJob, QueueService, type JobHandler, type JobResults } from '../../../libs/queue/index.js';
+
+type Name = 'ingest.expire-uploads';
+
+/** Every INGEST_EXPIRY_CHECK_MINUTES: abandoned uploads lose their parts in storage and are marked expired. */
+@Injectable()
+@HandlesJob('ingest.expire-uploads')
+export class UploadExpiryJob implements JobHandler<Name>, OnApplicationBootstrap {
+  private readonly logger = new Logger('UploadExpiry');
+
+  constructor(
+    @Inject(EvidenceFilesService) private readonly files: EvidenceFilesService,
+    @Inject(QueueService) private readonly queues: QueueService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queues.schedule('ingest.expire-uploads', this.config.INGEST_EXPIRY_CHECK_MINUTES * 60_000, {});
+    this.logger.log(`abandoned uploads are removed after ${this.config.INGEST_UPLOAD_EXPIRY_HOURS} h idle (checked every ${this.config.INGEST_EXPIRY_CHECK_MINUTES} min)`);
+  }
+
+  handle(): Promise<JobResults[Name]> {
+    return this.files.expireIdle();
+  }
+}

@@ -1,0 +1,3 @@
+export { EvidenceFilesService, uploadKey, fileIdFromKey, uploadNotFound, type EvidenceFileView, type EvidenceFileState } from './evidence-files.service.js';
+export { parseUploadMetadata, UPLOAD_METADATA_KEYS, type UploadDeclaration } from './upload-metadata.js';
+export { EvidenceModule } from './evidence.module.js';
