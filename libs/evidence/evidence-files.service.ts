@@ -167,8 +167,9 @@ export class EvidenceFilesService {
       ? await one<{ state: EvidenceFileState; size: string; created_by: string }>(this.ds, `SELECT state, size, created_by FROM evidence_files WHERE id = $1`, [fileId])
       : undefined;
     if (!row || row.created_by !== principal.userId) throw uploadNotFound();
-    if ((method === 'PATCH' || method === 'DELETE') && row.state !== 'uploading') {
-      const code = row.state === 'expired' || row.state === 'cancelled' ? 'UPLOAD_GONE' : 'UPLOAD_COMPLETE';
+    const gone = row.state === 'expired' || row.state === 'cancelled';
+    if (gone || ((method === 'PATCH' || method === 'DELETE') && row.state !== 'uploading')) {
+      const code = gone ? 'UPLOAD_GONE' : 'UPLOAD_COMPLETE';
       throw new AppError(
         code,
         code === 'UPLOAD_GONE'

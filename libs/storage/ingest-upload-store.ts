@@ -29,7 +29,7 @@ export class IngestUploadStore extends S3Store {
 
   constructor(
     settings: IngestStoreSettings,
-    private readonly onProgress?: (id: string, offset: number) => void,
+    private readonly hooks: { onProgress?: (id: string, offset: number) => void; onRemoved?: (id: string) => Promise<void> } = {},
   ) {
     super({
       partSize: settings.partSizeBytes,
@@ -69,7 +69,7 @@ export class IngestUploadStore extends S3Store {
       throw e;
     }
     if (digests && digests.size !== newOffset) this.running.delete(id);
-    this.onProgress?.(id, newOffset);
+    this.hooks.onProgress?.(id, newOffset);
     if (size !== undefined && newOffset === size) {
       const running = this.running.get(id);
       this.running.delete(id);
@@ -104,5 +104,6 @@ export class IngestUploadStore extends S3Store {
     }
     for (const key of [id, this.infoKey(id), this.partKey(id, true)]) await this.client.deleteObject({ Bucket: this.bucket, Key: key });
     await this.clearCache(id);
+    await this.hooks.onRemoved?.(id);
   }
 }

@@ -23,10 +23,10 @@ export function createObjectStore(config: AppConfig): S3ObjectStore {
 }
 
 /** The tus data store for uploads into the originals bucket (API only). */
-export function createIngestUploadStore(config: AppConfig, onProgress?: (id: string, offset: number) => void): IngestUploadStore {
+export function createIngestUploadStore(config: AppConfig, hooks?: ConstructorParameters<typeof IngestUploadStore>[1]): IngestUploadStore {
   return new IngestUploadStore(
     { ...storeSettings(config), partSizeBytes: config.INGEST_PART_SIZE_MB * 1024 * 1024, partsInFlight: config.INGEST_PARTS_IN_FLIGHT },
-    onProgress,
+    hooks,
   );
 }
 

@@ -68,6 +68,12 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     return Buffer.concat(chunks);
   }
 
+  /** tus creation alone: an open upload with no bytes yet. */
+  async function create(token: string, m: Record<string, string>, length: number): Promise<Response> {
+    const metadata = Object.entries(m).map(([k, v]) => `${k} ${b64(v)}`).join(',');
+    return fetch(endpoint, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-length': String(length), 'upload-metadata': metadata } });
+  }
+
   async function events(id: string): Promise<string[]> {
     const r = await h.ds.query(`SELECT type FROM custody_events WHERE object_type = 'evidence_file' AND object_id = $1 ORDER BY seq`, [id]);
     return r.map((x: { type: string }) => x.type);
@@ -137,7 +143,7 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
       body: 'more',
     });
     expect(patch.status).toBe(409);
-    expect((await patch.json()).code).toBe('UPLOAD_COMPLETE');
+    expect(((await patch.json()) as { code: string }).code).toBe('UPLOAD_COMPLETE');
     const del = await fetch(first.url, { method: 'DELETE', headers: { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0' } });
     expect(del.status).toBe(409);
     expect(sha256(await storedBytes(id))).toBe(sha256(data));
@@ -174,8 +180,10 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
 
   it('lets only the uploader see, resume or cancel an upload', async () => {
     const data = randomBytes(7 * MiB);
-    const r = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/1', 'mine.bin'), stopAfter: 2 * MiB });
+    // Sent in 1 MiB requests, stopped after the first: the upload is certainly unfinished.
+    const r = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/1', 'mine.bin'), stopAfter: 1, chunkSize: MiB });
     const id = uploadIdOf(r.url);
+    expect((await view(oic.token, id)).state).toBe('uploading');
     for (const method of ['HEAD', 'PATCH', 'DELETE']) {
       const res = await fetch(r.url, {
         method,
@@ -187,7 +195,7 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     expect((await h.call('GET', `/api/v1/uploads/${id}`, { token: outsider.token })).status).toBe(404);
     // Termination by the uploader removes the parts and is recorded.
     const del = await fetch(r.url, { method: 'DELETE', headers: { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0' } });
-    expect(del.status).toBe(204);
+    expect([del.status, await del.text()]).toEqual([204, '']);
     expect((await view(oic.token, id)).state).toBe('cancelled');
     expect(await store.listMultipartUploads(store.buckets.originals, `originals/${id}`)).toEqual([]);
     expect(await events(id)).toEqual(['evidence.upload_started', 'evidence.upload_cancelled']);
@@ -199,7 +207,7 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
       headers: { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0', 'upload-length': String(2 * 1024 ** 3), 'upload-metadata': `caseId ${b64(caseId)},exhibitId ${b64(exhibits['JS/1'])},filename ${b64('big.bin')}` },
     });
     expect(big.status).toBe(413);
-    expect((await big.json()).code).toBe('FILE_TOO_LARGE');
+    expect(((await big.json()) as { code: string }).code).toBe('FILE_TOO_LARGE');
 
     const bogus = readFileSync(`${TESTDATA}/forensic-images/bogus.E01`);
     expect(bogus.length).toBe(0);
@@ -229,12 +237,14 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     await h.call('PUT', `/api/v1/cases/${caseId}/members/${limited.id}`, { token: oic.token, body: { caseRole: 'investigator' } });
     const open: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await tusUpload(endpoint, limited.token, randomBytes(6 * MiB), { metadata: meta('JS/1', `open-${i}.bin`), stopAfter: 1 });
-      open.push(r.url);
+      const r = await create(limited.token, meta('JS/1', `open-${i}.bin`), 6 * MiB);
+      expect(r.status).toBe(201);
+      open.push(r.headers.get('location')!);
     }
     const refused = await tusUpload(endpoint, limited.token, randomBytes(10), { metadata: meta('JS/1', 'one-too-many.bin') });
     expect([refused.error?.status, refused.error?.code]).toEqual([429, 'TOO_MANY_UPLOADS']);
-    await fetch(open[0], { method: 'DELETE', headers: { authorization: `Bearer ${limited.token}`, 'tus-resumable': '1.0.0' } });
+    const cancel = await fetch(open[0], { method: 'DELETE', headers: { authorization: `Bearer ${limited.token}`, 'tus-resumable': '1.0.0' } });
+    expect(cancel.status).toBe(204);
     const now = await tusUpload(endpoint, limited.token, randomBytes(10), { metadata: meta('JS/1', 'after-cancel.bin') });
     expect(now.error).toBeUndefined();
   });
@@ -259,7 +269,7 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
 
   it('expires an abandoned upload and removes its parts from S3', async () => {
     const data = randomBytes(12 * MiB);
-    const r = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/5', 'abandoned.mp4'), stopAfter: 11 * MiB });
+    const r = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/5', 'abandoned.mp4'), stopAfter: 6 * MiB, chunkSize: 6 * MiB });
     const id = uploadIdOf(r.url);
     const key = `originals/${id}`;
     expect((await store.listMultipartUploads(store.buckets.originals, key)).length).toBe(1);
@@ -274,8 +284,13 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     expect(await store.head(store.buckets.originals, `${key}.part`)).toBeUndefined();
     expect((await view(oic.token, id)).state).toBe('expired');
     expect(await events(id)).toEqual(['evidence.upload_started', 'evidence.upload_expired']);
-    const resume = await tusUpload(endpoint, oic.token, data, { uploadUrl: r.url });
-    expect(resume.error?.status).toBe(410);
+    const head = await fetch(r.url, { method: 'HEAD', headers: { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0' } });
+    expect(head.status).toBe(410);
+    // A standard client then starts afresh: a new upload, a new record.
+    const again = await tusUpload(endpoint, oic.token, data, { uploadUrl: r.url, metadata: meta('JS/5', 'abandoned.mp4') });
+    expect(again.error).toBeUndefined();
+    expect(uploadIdOf(again.url)).not.toBe(id);
+    expect((await settled(oic.token, uploadIdOf(again.url))).state).toBe('sealed');
   });
 
   it('survives the API being killed mid-upload: restarted, the upload resumes and seals from the stored object', async () => {
@@ -293,13 +308,12 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     };
     const remote = `http://127.0.0.1:${port}/api/v1/uploads`;
     const data = randomBytes(20 * MiB);
+    const name = `bwv-${randomBytes(4).toString('hex')}.mp4`;
     let api = await start();
-    let url = '';
     const killed = new Promise<void>((resolve) => {
-      const upload = tusUpload(remote, oic.token, data, { metadata: meta('JS/5', 'bwv.mp4', { sha256: sha256(data) }), stopAfter: 13 * MiB });
-      void upload.then((r) => (url = r.url));
+      void tusUpload(remote, oic.token, data, { metadata: meta('JS/5', name, { sha256: sha256(data) }), stopAfter: 13 * MiB });
       const timer = setInterval(async () => {
-        const rows = await h.ds.query(`SELECT bytes_received::int AS n FROM evidence_files WHERE original_filename = 'bwv.mp4'`);
+        const rows = await h.ds.query(`SELECT bytes_received::int AS n FROM evidence_files WHERE original_filename = $1`, [name]);
         if (rows[0]?.n >= 5 * MiB) {
           clearInterval(timer);
           api.kill('SIGKILL');
@@ -309,8 +323,7 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     });
     await killed;
     await new Promise((r) => setTimeout(r, 700));
-    const id = (await h.ds.query(`SELECT id FROM evidence_files WHERE original_filename = 'bwv.mp4'`))[0].id as string;
-    url ||= `${remote}/${id}`;
+    const id = (await h.ds.query(`SELECT id FROM evidence_files WHERE original_filename = $1`, [name]))[0].id as string;
     api = await start();
     try {
       const head = await fetch(`${remote}/${id}`, { method: 'HEAD', headers: { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0' } });

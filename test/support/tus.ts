@@ -20,10 +20,11 @@ export function tusUpload(
     let stopped = false;
     const upload = new tus.Upload(data, {
       endpoint,
-      uploadUrl: opts.uploadUrl,
+      // Options left undefined would override tus-js-client's defaults (chunkSize: Infinity).
+      ...(opts.uploadUrl ? { uploadUrl: opts.uploadUrl } : {}),
+      ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
       headers: { authorization: `Bearer ${token}` },
       metadata: opts.metadata ?? {},
-      chunkSize: opts.chunkSize,
       retryDelays: null,
       storeFingerprintForResuming: false,
       onProgress: (sent) => {

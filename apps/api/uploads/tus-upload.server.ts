@@ -48,7 +48,14 @@ export class TusUploadServer implements OnApplicationShutdown {
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(EvidenceFilesService) private readonly files: EvidenceFilesService,
   ) {
-    this.store = createIngestUploadStore(config, (id, offset) => this.progress(id, offset, true));
+    this.store = createIngestUploadStore(config, {
+      onProgress: (id, offset) => this.progress(fileIdFromKey(id)!, offset, true),
+      // Termination (tus DELETE) is recorded once the parts are gone, before the 204 is sent.
+      onRemoved: async (id) => {
+        const { principal, context } = this.current();
+        await this.files.cancelled(principal, fileIdFromKey(id)!, context);
+      },
+    });
     const options: ConstructorParameters<typeof Server>[0] = {
       path: UPLOADS_PATH,
       datastore: this.store,

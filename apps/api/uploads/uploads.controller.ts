@@ -52,9 +52,8 @@ export class UploadsController {
   @Delete(':uploadId')
   @TUS_HEADERS()
   @ApiOperation({ summary: 'Cancel an unfinished upload (tus termination): its stored parts are removed. Completed uploads cannot be removed' })
-  async terminate(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Param('uploadId') id: string, @Req() req: Request, @Res() res: Response) {
-    await this.tus.handle({ principal: p, context: ctx }, req, res);
-    if (res.statusCode === 204) await this.files.cancelled(p, id, ctx);
+  terminate(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Req() req: Request, @Res() res: Response) {
+    return this.tus.handle({ principal: p, context: ctx }, req, res);
   }
 
   @Options()
