@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { pipeline } from 'node:stream/promises';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CaseAccessService } from '../cases/index.js';
+import { CaseAccessService, parseExhibitReference } from '../cases/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError, isUuid, MultiHashStream, type Digests } from '../core/index.js';
 import { FixityService, recordCustodyEvent, type Justification } from '../custody/index.js';
@@ -120,12 +120,13 @@ export class EvidenceFilesService {
     if (size > 0 && d.declaredEmpty) throw new AppError('EMPTY_FILE_MISMATCH', `The file was declared empty but Upload-Length is ${size}`, 400);
     await this.ds.transaction(async (tx) => {
       await this.access.resolve(principal, d.caseId, 'exhibit.create', { context, tx });
+      const reference = d.exhibitRef === null ? null : safeReference(d.exhibitRef);
       const exhibit = await one<{ id: string; source_type: string; reference: string }>(
         tx,
-        `SELECT id, source_type, reference FROM exhibits WHERE id = $1 AND case_id = $2`,
-        [d.exhibitId, d.caseId],
+        `SELECT id, source_type, reference FROM exhibits WHERE case_id = $1 AND ${reference === null ? 'id = $2' : 'reference = $2'}`,
+        [d.caseId, reference ?? d.exhibitId],
       );
-      if (!exhibit) throw new AppError('EXHIBIT_NOT_FOUND', 'No such exhibit on this case', 404);
+      if (!exhibit) throw new AppError('EXHIBIT_NOT_FOUND', reference ? `No exhibit ${reference} on this case` : 'No such exhibit on this case', 404);
       if (!(this.config.INGEST_ALLOWED_SOURCE_TYPES as string[]).includes(exhibit.source_type)) {
         throw new AppError(
           'SOURCE_TYPE_NOT_ALLOWED',
@@ -143,7 +144,7 @@ export class EvidenceFilesService {
       await tx.query(
         `INSERT INTO evidence_files (id, case_id, exhibit_id, bucket, object_key, original_filename, declared_type, size, declared_empty, declared_hashes, created_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [fileId, d.caseId, d.exhibitId, this.store.buckets.originals, uploadKey(fileId), d.filename, d.declaredType, size, d.declaredEmpty,
+        [fileId, d.caseId, exhibit.id, this.store.buckets.originals, uploadKey(fileId), d.filename, d.declaredType, size, d.declaredEmpty,
           JSON.stringify(d.declaredHashes), principal.userId],
       );
       await recordCustodyEvent(tx, {
@@ -153,7 +154,7 @@ export class EvidenceFilesService {
         actor: principal,
         object: { type: 'evidence_file', id: fileId, version: 1 },
         context,
-        details: { exhibitId: d.exhibitId, exhibitReference: exhibit.reference, filename: d.filename, size, declaredHashes: d.declaredHashes },
+        details: { exhibitId: exhibit.id, exhibitReference: exhibit.reference, filename: d.filename, size, declaredHashes: d.declaredHashes },
       });
     });
   }
@@ -427,6 +428,15 @@ export class EvidenceFilesService {
 
   private async loadRow(q: Queryable | EntityManager, fileId: string): Promise<FileRow | undefined> {
     return one<FileRow>(q, `${SELECT} WHERE f.id = $1`, [fileId]);
+  }
+}
+
+/** A reference as the exhibit rules write it (JS/1); a malformed one cannot name an exhibit. */
+function safeReference(ref: string): string {
+  try {
+    return parseExhibitReference(ref).reference;
+  } catch {
+    throw new AppError('INVALID_UPLOAD_METADATA', `exhibitRef ${JSON.stringify(ref.slice(0, 40))} is not an exhibit reference such as JS/1`, 400);
   }
 }
 

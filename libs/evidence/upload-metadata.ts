@@ -3,7 +3,9 @@ import { AppError, isUuid, type HashAlgorithm } from '../core/index.js';
 /** What a client says about a file when it starts an upload (tus Upload-Metadata). */
 export interface UploadDeclaration {
   caseId: string;
-  exhibitId: string;
+  /** The exhibit, by id or by its reference on the case (JS/1): one of the two. */
+  exhibitId: string | null;
+  exhibitRef: string | null;
   /** The name the file had on the client; kept as metadata only, never used for storage keys. */
   filename: string;
   declaredType: string | null;
@@ -15,7 +17,7 @@ export interface UploadDeclaration {
 const HEX_LENGTH: Record<HashAlgorithm, number> = { sha256: 64, sha1: 40, md5: 32 };
 
 /** The Upload-Metadata keys a client may send; anything else is refused so typos do not pass silently. */
-export const UPLOAD_METADATA_KEYS = ['caseId', 'exhibitId', 'filename', 'filetype', 'sha256', 'sha1', 'md5', 'empty'] as const;
+export const UPLOAD_METADATA_KEYS = ['caseId', 'exhibitId', 'exhibitRef', 'filename', 'filetype', 'sha256', 'sha1', 'md5', 'empty'] as const;
 
 const bad = (message: string, details?: Record<string, unknown>) => new AppError('INVALID_UPLOAD_METADATA', message, 400, details);
 
@@ -28,9 +30,13 @@ export function parseUploadMetadata(meta: Record<string, string | null | undefin
   const unknown = Object.keys(meta).filter((k) => !(UPLOAD_METADATA_KEYS as readonly string[]).includes(k));
   if (unknown.length) throw bad(`Unknown Upload-Metadata key(s): ${unknown.join(', ')}; allowed: ${UPLOAD_METADATA_KEYS.join(', ')}`);
   const caseId = meta.caseId ?? '';
-  const exhibitId = meta.exhibitId ?? '';
   if (!isUuid(caseId)) throw bad('Upload-Metadata must name the case: caseId (the case id)');
-  if (!isUuid(exhibitId)) throw bad('Upload-Metadata must name the exhibit: exhibitId (the exhibit id)');
+  const exhibitId = meta.exhibitId || null;
+  const exhibitRef = meta.exhibitRef || null;
+  if ((exhibitId === null) === (exhibitRef === null)) {
+    throw bad('Upload-Metadata must name the exhibit by exactly one of exhibitId (the exhibit id) or exhibitRef (its reference, e.g. JS/1)');
+  }
+  if (exhibitId !== null && !isUuid(exhibitId)) throw bad('exhibitId must be an exhibit id (a UUID)');
 
   const filename = (meta.filename ?? '').normalize('NFC');
   if (!filename) throw bad('Upload-Metadata must give the file name: filename');
@@ -58,5 +64,5 @@ export function parseUploadMetadata(meta: Record<string, string | null | undefin
 
   const empty = meta.empty;
   if (empty !== undefined && empty !== null && empty !== 'true' && empty !== 'false') throw bad('empty must be true or false');
-  return { caseId, exhibitId, filename, declaredType, declaredHashes, declaredEmpty: empty === 'true' };
+  return { caseId, exhibitId, exhibitRef, filename, declaredType, declaredHashes, declaredEmpty: empty === 'true' };
 }

@@ -227,6 +227,9 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
       [{ ...meta('JS/1', 'x.bin'), sha256: 'abc' }, 'INVALID_UPLOAD_METADATA'],
       [{ ...meta('JS/1', 'x.bin'), colour: 'red' }, 'INVALID_UPLOAD_METADATA'],
       [{ caseId, exhibitId: '00000000-0000-4000-8000-000000000000', filename: 'x.bin' }, 'EXHIBIT_NOT_FOUND'],
+      [{ caseId, exhibitRef: 'JS/99', filename: 'x.bin' }, 'EXHIBIT_NOT_FOUND'],
+      [{ caseId, exhibitRef: 'not a ref', filename: 'x.bin' }, 'INVALID_UPLOAD_METADATA'],
+      [{ ...meta('JS/1', 'x.bin'), exhibitRef: 'JS/1' }, 'INVALID_UPLOAD_METADATA'],
     ] as const) {
       const res = await tusUpload(endpoint, oic.token, randomBytes(10), { metadata: m as Record<string, string> });
       expect(res.error?.code).toBe(code);
@@ -254,7 +257,8 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     const a = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/2', 'ext2.E01', { md5: createHash('md5').update(data).digest('hex') }) });
     const first = await settled(oic.token, uploadIdOf(a.url));
     expect(first).toMatchObject({ state: 'sealed', duplicateOf: null });
-    const b = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/3', 'copy of ext2.E01') });
+    // The exhibit named by its reference on the case, as the CLI does.
+    const b = await tusUpload(endpoint, oic.token, data, { metadata: { caseId, exhibitRef: 'js/3', filename: 'copy of ext2.E01' } });
     const second = await settled(oic.token, uploadIdOf(b.url));
     expect(second.state).toBe('sealed');
     expect(second.id).not.toBe(first.id);

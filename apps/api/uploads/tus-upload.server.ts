@@ -72,7 +72,7 @@ export class TusUploadServer implements OnApplicationShutdown {
         const declaration = parseUploadMetadata(upload.metadata ?? {});
         await this.files.begin(principal, fileIdFromKey(upload.id)!, upload.size, declaration, context);
         // Only ids go into the store's metadata: user text stays in the database.
-        return { metadata: { caseId: declaration.caseId, exhibitId: declaration.exhibitId } };
+        return { metadata: { caseId: declaration.caseId } };
       },
       onIncomingRequest: async (req, id) => {
         if (req.method === 'POST' || req.method === 'OPTIONS') return;

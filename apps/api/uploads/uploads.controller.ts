@@ -13,7 +13,7 @@ const TUS_HEADERS = () => (target: object, key?: string | symbol, desc?: Propert
 
 /**
  * Resumable uploads (tus 1.0) into an exhibit. Creation: POST with Upload-Length and
- * Upload-Metadata (caseId, exhibitId, filename; optional filetype, sha256, sha1, md5, empty).
+ * Upload-Metadata (caseId, exhibitId or exhibitRef, filename; optional filetype, sha256, sha1, md5, empty).
  * The upload URL is /api/v1/uploads/<id>; GET on it is the uploader's view of state and progress
  * (tus's own GET would serve the bytes, which is never allowed here).
  */
@@ -29,7 +29,7 @@ export class UploadsController {
   @Post()
   @TUS_HEADERS()
   @ApiHeader({ name: 'Upload-Length', required: true, description: 'file size in bytes' })
-  @ApiHeader({ name: 'Upload-Metadata', required: true, description: 'tus metadata: caseId, exhibitId, filename (base64 values); optional filetype, sha256, sha1, md5, empty' })
+  @ApiHeader({ name: 'Upload-Metadata', required: true, description: 'tus metadata: caseId, exhibitId or exhibitRef (JS/1), filename (base64 values); optional filetype, sha256, sha1, md5, empty' })
   @ApiOperation({ summary: 'Start a resumable upload (tus creation, creation-with-upload) into an exhibit you may add evidence to' })
   create(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Req() req: Request, @Res() res: Response) {
     return this.tus.handle({ principal: p, context: ctx }, req, res);
