@@ -20,6 +20,8 @@ interface Row {
   route: string;
   path: () => string;
   body?: () => unknown;
+  /** A non-JSON request (tus): extra headers and a raw body. */
+  tus?: { headers: () => Record<string, string>; body?: string };
   /** Run before each actor's call (e.g. restore a member the previous call removed). */
   before?: () => Promise<void>;
   expect: Record<Actor, number>;
@@ -33,6 +35,8 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
   const who = {} as Record<Exclude<Actor, 'anonymous'>, TestUser>;
   let caseId: string;
   let exhibitId: string;
+  let uploadId: string;
+  let cancelId: string;
   let spare: TestUser;
   let n = 0;
 
@@ -66,6 +70,21 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     });
     expect(x.status).toBe(201);
     exhibitId = x.body.id as string;
+    // Two open uploads of the officer in the case: one to read and write, one to cancel.
+    for (const name of ['upload', 'cancel']) {
+      const u = await h.call('POST', '/api/v1/uploads', { token: who.oic.token, headers: tusCreate(name) });
+      expect(u.status).toBe(201);
+      const id = u.headers.get('location')!.split('/').pop()!;
+      if (name === 'upload') uploadId = id;
+      else cancelId = id;
+    }
+  });
+
+  const b64 = (v: string) => Buffer.from(v).toString('base64');
+  const tusCreate = (filename: string) => ({
+    'tus-resumable': '1.0.0',
+    'upload-length': '10',
+    'upload-metadata': `caseId ${b64(caseId)},exhibitId ${b64(exhibitId)},filename ${b64(filename)}`,
   });
   afterAll(() => h.stop());
 
@@ -99,6 +118,16 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'GET', route: '/api/v1/fixity/runs', path: () => '/api/v1/fixity/runs', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 200, 401) },
     { method: 'GET', route: '/api/v1/fixity/runs/{runId}', path: () => '/api/v1/fixity/runs/00000000-0000-4000-8000-000000000000', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 403, 404, 401) },
     { method: 'POST', route: '/api/v1/ledger/checkpoints', path: () => '/api/v1/ledger/checkpoints', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 201, 201, 403, 201, 401) },
+    { method: 'POST', route: '/api/v1/uploads', path: () => '/api/v1/uploads', tus: { headers: () => tusCreate(`m${++n}.bin`) }, expect: e(201, 201, 201, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/uploads/{uploadId}', path: () => `/api/v1/uploads/${uploadId}`, expect: e(200, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401) },
+    { method: 'HEAD', route: '/api/v1/uploads/{uploadId}', path: () => `/api/v1/uploads/${uploadId}`, tus: { headers: () => ({ 'tus-resumable': '1.0.0' }) }, expect: e(200, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401) },
+    {
+      method: 'PATCH', route: '/api/v1/uploads/{uploadId}', path: () => `/api/v1/uploads/${uploadId}`,
+      tus: { headers: () => ({ 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }), body: 'x' },
+      expect: e(204, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401),
+    },
+    { method: 'DELETE', route: '/api/v1/uploads/{uploadId}', path: () => `/api/v1/uploads/${cancelId}`, tus: { headers: () => ({ 'tus-resumable': '1.0.0' }) }, expect: e(204, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}/files', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}/files`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/audit/events', path: () => `/api/v1/audit/events?caseId=${caseId}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 401) },
   ];
 
@@ -117,11 +146,12 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
         const res = await h.call(row.method, row.path(), {
           token: actor === 'anonymous' ? undefined : who[actor].token,
           body: row.body?.(),
-          headers: withHeaders(actor),
+          rawBody: row.tus?.body,
+          headers: { ...withHeaders(actor), ...row.tus?.headers() },
         });
         got[actor] = res.status;
-        // Every refusal has the stable JSON error shape; a 404 says nothing about existence.
-        if (res.status >= 400) {
+        // Every refusal has the stable JSON error shape (HEAD answers have no body); a 404 says nothing about existence.
+        if (res.status >= 400 && row.method !== 'HEAD') {
           expect(typeof res.body.code).toBe('string');
           expect(typeof res.body.message).toBe('string');
         }

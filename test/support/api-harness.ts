@@ -55,7 +55,7 @@ export class ApiHarness {
   async call(
     method: string,
     path: string,
-    opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+    opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
   ): Promise<{ status: number; body: Record<string, unknown> & { code?: string }; text: string; headers: Headers }> {
     const res = await fetch(this.base + path, {
       method,
@@ -64,7 +64,7 @@ export class ApiHarness {
         ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
         ...opts.headers,
       },
-      body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+      body: opts.rawBody ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
     });
     const text = await res.text();
     let body: Record<string, unknown>;
