@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { MultiHashStream } from './multi-hash.js';
+import { MultiHashStream, RunningDigests } from './multi-hash.js';
 
 async function digest(chunks: Buffer[], algorithms: ('sha256' | 'sha1' | 'md5')[]) {
   const h = new MultiHashStream(algorithms);
@@ -28,5 +28,23 @@ describe('MultiHashStream', () => {
 
   it('refuses to give digests before the stream has ended', () => {
     expect(() => new MultiHashStream().digests()).toThrow(/before the stream ended/);
+  });
+});
+
+describe('RunningDigests (an upload hashed across several requests)', () => {
+  it('gives the digests of the whole stream whatever the request boundaries (FIPS 180 "abc" split over two taps)', async () => {
+    const d = new RunningDigests(['sha256', 'sha1', 'md5']);
+    for (const part of ['a', 'bc']) {
+      const tap = d.tap();
+      tap.resume();
+      await pipeline(Readable.from([Buffer.from(part)]), tap);
+    }
+    expect(d.size).toBe(3);
+    expect(d.digests()).toEqual({
+      size: 3,
+      sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      sha1: 'a9993e364706816aba3e25717850c26c9cd0d89d',
+      md5: '900150983cd24fb0d6963f7d28e17f72',
+    });
   });
 });
