@@ -393,6 +393,20 @@ export class EvidenceFilesService {
     return { expired, recovered };
   }
 
+  /**
+   * Files complete but still verifying long after completion (the seal job could not be queued:
+   * Redis was away) get their seal job queued again; the job id makes this a no-op otherwise.
+   */
+  async requeueStalledSeals(olderThanMinutes = 15): Promise<number> {
+    const stalled = await rows<{ id: string }>(
+      this.ds,
+      `SELECT id FROM evidence_files WHERE state = 'verifying' AND completed_at < now() - make_interval(mins => $1) ORDER BY completed_at LIMIT 1000`,
+      [olderThanMinutes],
+    );
+    for (const f of stalled) await this.queues.enqueue('ingest.seal', { fileId: f.id }, { jobId: `seal-${f.id}` });
+    return stalled.length;
+  }
+
   /** The uploader's own view of an upload (state and progress); no s.62 consultation of others' evidence. */
   async forUploader(principal: Principal, fileId: string): Promise<EvidenceFileView> {
     const row = isUuid(fileId) ? await this.loadRow(this.ds, fileId) : undefined;

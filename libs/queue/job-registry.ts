@@ -25,7 +25,7 @@ export interface JobResults {
   'integrity.fixity-run': { runId: string; checked: number; changed: number; missing: number; errors: number };
   'ledger.publish-checkpoint': { treeSize: number; published: boolean };
   'ingest.seal': { state: string; sha256: string | null; hashedFrom: string | null };
-  'ingest.expire-uploads': { expired: number; recovered: number };
+  'ingest.expire-uploads': { expired: number; recovered: number; requeued: number };
 }
 
 export type JobName = keyof JobPayloads;

@@ -149,6 +149,15 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     expect(sha256(await storedBytes(id))).toBe(sha256(data));
   });
 
+  it('accepts bytes with the creation request (tus creation-with-upload)', async () => {
+    const data = readFileSync(`${TESTDATA}/video/BA_MW_D.264`);
+    const r = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/1', 'BA_MW_D.264', { sha256: sha256(data) }), withCreation: true });
+    expect(r.error).toBeUndefined();
+    const v = await settled(oic.token, uploadIdOf(r.url));
+    expect(v).toMatchObject({ state: 'sealed', hashedFrom: 'ingest_stream', size: data.length });
+    expect(v.hashes[0].value).toBe(sha256(data));
+  });
+
   it('quarantines a file whose declared hash does not match the stored bytes, and keeps it', async () => {
     const data = randomBytes(6 * MiB);
     const wrong = sha256(Buffer.from('something else'));

@@ -14,7 +14,7 @@ export function tusUpload(
   endpoint: string,
   token: string,
   data: Buffer,
-  opts: { metadata?: Record<string, string>; uploadUrl?: string; stopAfter?: number; chunkSize?: number } = {},
+  opts: { metadata?: Record<string, string>; uploadUrl?: string; stopAfter?: number; chunkSize?: number; withCreation?: boolean } = {},
 ): Promise<TusResult> {
   return new Promise((resolve) => {
     let stopped = false;
@@ -23,6 +23,8 @@ export function tusUpload(
       // Options left undefined would override tus-js-client's defaults (chunkSize: Infinity).
       ...(opts.uploadUrl ? { uploadUrl: opts.uploadUrl } : {}),
       ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+      // tus creation-with-upload: the first bytes travel with the POST.
+      ...(opts.withCreation ? { uploadDataDuringCreation: true } : {}),
       headers: { authorization: `Bearer ${token}` },
       metadata: opts.metadata ?? {},
       retryDelays: null,

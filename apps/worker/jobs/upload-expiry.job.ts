@@ -5,7 +5,10 @@ import { HandlesJob, QueueService, type JobHandler, type JobResults } from '../.
 
 type Name = 'ingest.expire-uploads';
 
-/** Every INGEST_EXPIRY_CHECK_MINUTES: abandoned uploads lose their parts in storage and are marked expired. */
+/**
+ * Every INGEST_EXPIRY_CHECK_MINUTES: abandoned uploads lose their parts in storage and are marked
+ * expired, and completed files whose seal job never got queued are queued again.
+ */
 @Injectable()
 @HandlesJob('ingest.expire-uploads')
 export class UploadExpiryJob implements JobHandler<Name>, OnApplicationBootstrap {
@@ -22,7 +25,8 @@ export class UploadExpiryJob implements JobHandler<Name>, OnApplicationBootstrap
     this.logger.log(`abandoned uploads are removed after ${this.config.INGEST_UPLOAD_EXPIRY_HOURS} h idle (checked every ${this.config.INGEST_EXPIRY_CHECK_MINUTES} min)`);
   }
 
-  handle(): Promise<JobResults[Name]> {
-    return this.files.expireIdle();
+  async handle(): Promise<JobResults[Name]> {
+    const { expired, recovered } = await this.files.expireIdle();
+    return { expired, recovered, requeued: await this.files.requeueStalledSeals() };
   }
 }
