@@ -177,14 +177,15 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
   });
 
   it('refuses uploads to a case the caller cannot write to, and creates nothing', async () => {
-    const before = (await h.ds.query(`SELECT count(*)::int AS n FROM evidence_files`))[0].n;
+    const count = async () => (await h.ds.query(`SELECT count(*)::int AS n FROM evidence_files WHERE case_id = $1`, [caseId]))[0].n;
+    const before = await count();
     const out = await tusUpload(endpoint, outsider.token, randomBytes(1000), { metadata: meta('JS/1', 'x.bin') });
     expect([out.error?.status, out.error?.code]).toEqual([404, 'CASE_NOT_FOUND']);
     const rev = await tusUpload(endpoint, reviewer.token, randomBytes(1000), { metadata: meta('JS/1', 'x.bin') });
     expect([rev.error?.status, rev.error?.code]).toEqual([403, 'CASE_PERMISSION_DENIED']);
     const anon = await fetch(endpoint, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '10' } });
     expect(anon.status).toBe(401);
-    expect((await h.ds.query(`SELECT count(*)::int AS n FROM evidence_files`))[0].n).toBe(before);
+    expect(await count()).toBe(before);
   });
 
   it('lets only the uploader see, resume or cancel an upload', async () => {
