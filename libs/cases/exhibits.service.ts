@@ -178,12 +178,13 @@ export class ExhibitsService {
   }
 }
 
-/** OFFICIAL-SENSITIVE items are for members of the case only. */
-function visibility(access: CaseAccess): string {
+/** OFFICIAL-SENSITIVE items are for members of the case only: an SQL condition on `classification`. */
+export function visibility(access: CaseAccess): string {
   return access.seesSensitiveItems ? '' : `AND classification = 'OFFICIAL'`;
 }
 
-function requireJustification(j: Justification | undefined): asserts j is Justification {
+/** Consulting evidence (s.62) needs a justification. */
+export function requireJustification(j: Justification | undefined): asserts j is Justification {
   if (!j) {
     throw new AppError(
       'JUSTIFICATION_REQUIRED',

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { pipeline } from 'node:stream/promises';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CaseAccessService, parseExhibitReference } from '../cases/index.js';
+import { CaseAccessService, exhibitNotFound, exhibitVisibility, parseExhibitReference, requireJustification } from '../cases/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError, isUuid, MultiHashStream, type Digests } from '../core/index.js';
 import { FixityService, recordCustodyEvent, type Justification } from '../custody/index.js';
@@ -416,15 +416,13 @@ export class EvidenceFilesService {
 
   /** Files of an exhibit, for anyone who may read the case (an s.62 consultation). */
   async listForExhibit(principal: Principal, caseId: string, exhibitId: string, justification: Justification | undefined, context: RequestContext): Promise<EvidenceFileView[]> {
-    if (!justification) {
-      throw new AppError('JUSTIFICATION_REQUIRED', 'Consulting evidence needs a justification: send X-Justification-Code and X-Justification-Text headers (DPA 2018 s.62)', 400);
-    }
+    requireJustification(justification);
     return this.ds.transaction(async (tx) => {
       const access = await this.access.resolve(principal, caseId, 'case.read', { justification, context, tx });
       const exhibit = isUuid(exhibitId)
-        ? await one(tx, `SELECT id FROM exhibits WHERE id = $1 AND case_id = $2 ${access.seesSensitiveItems ? '' : `AND classification = 'OFFICIAL'`}`, [exhibitId, caseId])
+        ? await one(tx, `SELECT id FROM exhibits WHERE id = $1 AND case_id = $2 ${exhibitVisibility(access)}`, [exhibitId, caseId])
         : undefined;
-      if (!exhibit) throw new AppError('EXHIBIT_NOT_FOUND', 'No such exhibit on this case', 404);
+      if (!exhibit) throw exhibitNotFound();
       const found = await rows<FileRow>(tx, `${SELECT} WHERE f.exhibit_id = $1 ORDER BY f.created_at, f.id`, [exhibitId]);
       await recordCustodyEvent(tx, {
         type: 'evidence.files_consulted',
