@@ -79,6 +79,11 @@ export class ApiClient {
     return this.request('DELETE', path, undefined, { ok: [200, 204], ...opts });
   }
 
+  /** The bearer token, for requests made by other clients (tus uploads); NOT_SIGNED_IN when there is none. */
+  token(): string {
+    return this.requireToken();
+  }
+
   async request<T>(method: string, path: string, body: unknown, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
     const auth = opts.auth ?? true;
     const token = auth ? this.requireToken() : undefined;

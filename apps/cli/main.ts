@@ -6,6 +6,7 @@ import { registerAdminCommands } from './admin.commands.js';
 import { ApiClient, ApiError } from './api-client.js';
 import { registerAuthCommands } from './auth.commands.js';
 import { registerCaseCommands } from './cases.commands.js';
+import { registerIngestCommands } from './ingest.commands.js';
 import { registerVerifyCommands } from './verify.commands.js';
 import { SERVICE_VERSION } from '../api/version.js';
 
@@ -27,6 +28,7 @@ program
 
 registerAuthCommands(program);
 registerCaseCommands(program);
+registerIngestCommands(program);
 registerAdminCommands(program);
 registerVerifyCommands(program);
 
