@@ -1,11 +1,12 @@
 import os from 'node:os';
 import { printAndSave, type Benchmark } from './harness.js';
 import { caseList } from './case-list.bench.js';
+import { ingestBench } from './ingest.bench.js';
 import { ledgerBench } from './ledger.bench.js';
 import { storageStream } from './storage-stream.bench.js';
 
 /** Every benchmark, by name. `npm run bench [-- name… --key value…]` runs the named ones (default all). */
-const BENCHMARKS: Benchmark[] = [storageStream, caseList, ledgerBench];
+const BENCHMARKS: Benchmark[] = [storageStream, caseList, ledgerBench, ingestBench];
 
 const names: string[] = [];
 const args = new Map<string, string>();
