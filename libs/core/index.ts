@@ -3,3 +3,4 @@ export { MultiHashStream, RunningDigests, type Digests, type HashAlgorithm } fro
 export { loggingModule } from './logging.js';
 export { initOrClose } from './nest-lifecycle.js';
 export { isUuid } from './ids.js';
+export { OffThreadDigests } from './off-thread-digests.js';

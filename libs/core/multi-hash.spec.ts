@@ -48,3 +48,34 @@ describe('RunningDigests (an upload hashed across several requests)', () => {
     });
   });
 });
+
+describe('OffThreadDigests (ingest hashing on a helper thread)', () => {
+  it('equals node crypto over many batches, whatever the chunking', async () => {
+    const { OffThreadDigests } = await import('./off-thread-digests.js');
+    const { createHash, randomBytes } = await import('node:crypto');
+    const data = randomBytes(5 * 1024 * 1024 + 777);
+    const d = new OffThreadDigests(['sha256', 'sha1', 'md5']);
+    for (const [from, to] of [[0, 1000], [1000, 3 * 1024 * 1024 + 5], [3 * 1024 * 1024 + 5, data.length]]) {
+      const tap = d.tap();
+      tap.resume();
+      await pipeline(Readable.from([data.subarray(from, to)]), tap);
+    }
+    expect(d.size).toBe(data.length);
+    expect(await d.digests()).toEqual({
+      size: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+      sha1: createHash('sha1').update(data).digest('hex'),
+      md5: createHash('md5').update(data).digest('hex'),
+    });
+  });
+
+  it('refuses to give digests when a hashed stream broke before its bytes reached the thread', async () => {
+    const { OffThreadDigests } = await import('./off-thread-digests.js');
+    const d = new OffThreadDigests(['sha256']);
+    const tap = d.tap();
+    tap.on('error', () => undefined);
+    tap.write(Buffer.from('partial'));
+    tap.destroy(new Error('client went away'));
+    await expect(d.digests()).rejects.toThrow(/client went away/);
+  });
+});

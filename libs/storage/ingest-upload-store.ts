@@ -1,6 +1,6 @@
 import { S3Store } from '@tus/s3-store';
 import { pipeline, type Readable } from 'node:stream';
-import { RunningDigests, type Digests } from '../core/index.js';
+import { OffThreadDigests, type Digests } from '../core/index.js';
 import type { S3StoreSettings } from './s3-object-store.js';
 
 export interface IngestStoreSettings extends S3StoreSettings {
@@ -24,8 +24,8 @@ export const UPLOAD_KEY_PREFIX = 'originals/';
  * object instead (see EvidenceSealJob). Hashing here saves a second read of multi-GB files.
  */
 export class IngestUploadStore extends S3Store {
-  private readonly running = new Map<string, RunningDigests>();
-  private readonly finished = new Map<string, Digests>();
+  private readonly running = new Map<string, OffThreadDigests>();
+  private readonly finished = new Map<string, Promise<Digests | undefined>>();
 
   constructor(
     settings: IngestStoreSettings,
@@ -55,7 +55,8 @@ export class IngestUploadStore extends S3Store {
   override async write(src: Readable, id: string, offset: number): Promise<number> {
     let digests = this.running.get(id);
     if (!digests || digests.size !== offset) {
-      digests = offset === 0 ? new RunningDigests(['sha256', 'sha1', 'md5']) : undefined;
+      digests?.discard();
+      digests = offset === 0 ? new OffThreadDigests(['sha256', 'sha1', 'md5']) : undefined;
       if (digests) this.running.set(id, digests);
       else this.running.delete(id);
     }
@@ -65,24 +66,30 @@ export class IngestUploadStore extends S3Store {
     try {
       newOffset = await super.write(body, id, offset);
     } catch (e) {
-      this.running.delete(id);
+      this.drop(id);
       throw e;
     }
-    if (digests && digests.size !== newOffset) this.running.delete(id);
+    if (digests && digests.size !== newOffset) this.drop(id);
     this.hooks.onProgress?.(id, newOffset);
     if (size !== undefined && newOffset === size) {
       const running = this.running.get(id);
       this.running.delete(id);
-      if (running) this.finished.set(id, running.digests());
+      // A broken hashed stream rejects: the seal then reads the stored object instead.
+      if (running) this.finished.set(id, running.digests().catch(() => undefined));
     }
     return newOffset;
+  }
+
+  private drop(id: string): void {
+    this.running.get(id)?.discard();
+    this.running.delete(id);
   }
 
   /**
    * The digests of a completed upload's byte stream, if this process saw every byte in order;
    * undefined otherwise. Taken once.
    */
-  takeDigests(id: string): Digests | undefined {
+  async takeDigests(id: string): Promise<Digests | undefined> {
     const d = this.finished.get(id);
     this.finished.delete(id);
     return d;
@@ -94,7 +101,7 @@ export class IngestUploadStore extends S3Store {
    * every S3 server accepts in WHEN_REQUIRED mode.
    */
   override async remove(id: string): Promise<void> {
-    this.running.delete(id);
+    this.drop(id);
     this.finished.delete(id);
     const { 'upload-id': uploadId } = await this.getMetadata(id);
     if (uploadId) {

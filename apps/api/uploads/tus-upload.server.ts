@@ -86,7 +86,7 @@ export class TusUploadServer implements OnApplicationShutdown {
         if (upload.size === 0) await this.store.write(Readable.from([]), upload.id, 0);
         const fileId = fileIdFromKey(upload.id)!;
         this.lastProgress.delete(fileId);
-        await this.files.completed(fileId, this.store.takeDigests(upload.id), principal, context);
+        await this.files.completed(fileId, await this.store.takeDigests(upload.id), principal, context);
         return { headers: { 'X-Evidence-State': 'verifying' } };
       },
       onResponseError: (_req, err) => this.toErrorBody(err),

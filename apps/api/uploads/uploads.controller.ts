@@ -76,7 +76,7 @@ export class UploadsController {
     const view = await this.files.forUploader(p, id);
     // Every byte is stored but the completion was never recorded (the API stopped in between): record it now.
     if (view.state === 'uploading' && (await this.tus.isComplete(view.id))) {
-      await this.files.completed(view.id, this.tus.takeDigests(view.id), p, ctx);
+      await this.files.completed(view.id, await this.tus.takeDigests(view.id), p, ctx);
       return this.files.forUploader(p, id);
     }
     return view;
