@@ -21,7 +21,8 @@ parentPort.on('message', (m) => {
     if (!s) { s = m.algorithms.map((a) => [a, createHash(a)]); states.set(m.id, s); }
     const chunk = new Uint8Array(m.buffer, 0, m.length);
     for (const [, h] of s) h.update(chunk);
-    parentPort.postMessage({ op: 'ack', id: m.id, length: m.length });
+    // The buffer goes back to the main thread to be filled again: no garbage per batch.
+    parentPort.postMessage({ op: 'ack', id: m.id, length: m.length, buffer: m.buffer }, [m.buffer]);
   } else if (m.op === 'digest') {
     const s = states.get(m.id) ?? m.algorithms.map((a) => [a, createHash(a)]);
     states.delete(m.id);
@@ -33,18 +34,25 @@ parentPort.on('message', (m) => {
 `;
 
 const BATCH = 1024 * 1024;
-const MAX_IN_FLIGHT = 32 * 1024 * 1024;
+const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 
 interface ThreadMessage {
   op: 'ack' | 'digest';
   id: number;
   length?: number;
+  buffer?: ArrayBuffer;
   digests?: Record<string, string>;
 }
 
 /** The process's hashing thread, started on first use and not keeping the process alive. */
 class HashThread {
   private worker?: Worker;
+  /** Batch buffers back from the thread, reused (transferred buffers freed by the thread's GC piled up). */
+  private readonly spare: Buffer[] = [];
+
+  buffer(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafeSlow(BATCH);
+  }
   private readonly clients = new Map<number, OffThreadDigests>();
   private nextId = 1;
 
@@ -67,7 +75,10 @@ class HashThread {
     if (this.worker) return this.worker;
     const w = new Worker(THREAD_SOURCE, { eval: true });
     w.unref();
-    w.on('message', (m: ThreadMessage) => this.clients.get(m.id)?.receive(m));
+    w.on('message', (m: ThreadMessage) => {
+      if (m.buffer && this.spare.length < 64) this.spare.push(Buffer.from(m.buffer));
+      this.clients.get(m.id)?.receive(m);
+    });
     const fail = (e: Error) => {
       if (this.worker === w) this.worker = undefined;
       for (const c of this.clients.values()) c.fail(e);
@@ -91,7 +102,7 @@ export class OffThreadDigests {
   private readonly id: number;
   private bytes = 0;
   private inFlight = 0;
-  private batch = Buffer.allocUnsafeSlow(BATCH);
+  private batch = thread.buffer();
   private filled = 0;
   private broken?: Error;
   private resume?: (err?: Error) => void;
@@ -184,7 +195,7 @@ export class OffThreadDigests {
   private send(): void {
     const full = this.batch;
     const length = this.filled;
-    this.batch = Buffer.allocUnsafeSlow(BATCH);
+    this.batch = thread.buffer();
     this.filled = 0;
     this.inFlight += length;
     thread.post({ op: 'update', id: this.id, algorithms: this.algorithms, buffer: full.buffer, length }, [full.buffer as ArrayBuffer]);
