@@ -74,7 +74,6 @@ class HashThread {
   private thread(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(THREAD_SOURCE, { eval: true });
-    w.unref();
     w.on('message', (m: ThreadMessage) => {
       if (m.buffer && this.spare.length < 64) this.spare.push(Buffer.from(m.buffer));
       this.clients.get(m.id)?.receive(m);
@@ -86,6 +85,8 @@ class HashThread {
     };
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`hashing thread exited (${code})`)));
+    // After the listeners: adding a 'message' listener refs the thread again.
+    w.unref();
     this.worker = w;
     return w;
   }

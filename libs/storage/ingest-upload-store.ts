@@ -80,6 +80,11 @@ export class IngestUploadStore extends S3Store {
     return newOffset;
   }
 
+  /** Closes the store's S3 connections (its keep-alive sockets would hold the process open). */
+  destroy(): void {
+    this.client.destroy();
+  }
+
   private drop(id: string): void {
     this.running.get(id)?.discard();
     this.running.delete(id);

@@ -147,5 +147,6 @@ export class TusUploadServer implements OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     this.lastProgress.clear();
+    this.store.destroy();
   }
 }
