@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { startWorker } from '../../apps/worker/bootstrap.js';
 import { ApiHarness, freshUrn, type TestUser } from '../support/api-harness.js';
 import { CLI, cliOptions } from '../support/test-env.js';
+import type { IngestResult } from '../../apps/cli/ingest-plan.js';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -25,19 +26,8 @@ interface Run {
   stderr: string;
 }
 
-/** One line of `dems ingest --json`. */
-interface Line {
-  file: string;
-  filename: string;
-  size: number;
-  sha256: string | null;
-  uploadUrl: string | null;
-  uploadId: string | null;
-  state: string | null;
-  quarantine: { code: string; reason: string } | null;
-  duplicateOf: { id: string; exhibitReference: string; filename: string } | null;
-  error: { code: string; message: string } | null;
-}
+/** One line of `dems ingest --json`: the CLI's own result type, as JSON. */
+type Line = IngestResult;
 
 interface FileView {
   state: string;
