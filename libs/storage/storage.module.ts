@@ -25,7 +25,7 @@ export function createObjectStore(config: AppConfig): S3ObjectStore {
 /** The tus data store for uploads into the originals bucket (API only). */
 export function createIngestUploadStore(config: AppConfig, hooks?: ConstructorParameters<typeof IngestUploadStore>[1]): IngestUploadStore {
   return new IngestUploadStore(
-    { ...storeSettings(config), partSizeBytes: config.INGEST_PART_SIZE_MB * 1024 * 1024, partsInFlight: config.INGEST_PARTS_IN_FLIGHT },
+    { ...storeSettings(config), partSizeBytes: config.INGEST_PART_SIZE_MB * 1024 * 1024, partsInFlight: config.INGEST_PARTS_IN_FLIGHT, stagingDir: config.INGEST_STAGING_DIR },
     hooks,
   );
 }
