@@ -18,7 +18,7 @@ admin_msg=$(node dist/apps/cli/main.js admin create-admin)
 
 bash scripts/down.sh --quiet
 say "starting API and worker (logs in .local/logs/)"
-nohup node dist/apps/api/main.js >>.local/logs/api.log 2>&1 &
+nohup node --no-memory-reducer --max-semi-space-size=4 dist/apps/api/main.js >>.local/logs/api.log 2>&1 &
 echo $! > .local/run/api.pid
 nohup node dist/apps/worker/main.js >>.local/logs/worker.log 2>&1 &
 echo $! > .local/run/worker.pid
