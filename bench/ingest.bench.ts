@@ -2,22 +2,26 @@ import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, readFileSync, type ReadStream } from 'node:fs';
+import { appendFileSync, createReadStream, readdirSync, readFileSync, writeFileSync, type ReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import * as tus from 'tus-js-client';
 import { loadConfig } from '../libs/config/index.js';
 import { RunningDigests } from '../libs/core/index.js';
 import { createDataSource, runMigrations } from '../libs/database/index.js';
+import { uploadKey } from '../libs/evidence/index.js';
 import { UsersService } from '../libs/identity/index.js';
 import type { Benchmark, Figure } from './harness.js';
 
 const MiB = 1024 * 1024;
 const API_MAIN = fileURLToPath(new URL('../apps/api/main.js', import.meta.url));
 const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/main.js', import.meta.url));
+/** The node flags the API is started with everywhere (docker/Dockerfile, docker/compose.yaml, scripts/up.sh). */
+const API_NODE_FLAGS = ['--no-memory-reducer', '--max-semi-space-size=4'];
 /**
  * The children's queues get a prefix of their own: another worker on the same Redis with the
  * default prefix (a dev instance, `npm run up`) would otherwise take the bench's seal jobs.
@@ -41,6 +45,11 @@ interface UploadRun {
   seconds: number;
   /** Ours only: the PATCH was answered (every byte stored) to the GET that said sealed. */
   sealSeconds?: number;
+  /** Ours only: CPU seconds the API process used over the upload, all threads and its main thread. */
+  apiCpu?: number;
+  apiMainCpu?: number;
+  /** Ours only: the API's peak RSS from just before the upload until sealed (undefined if VmHWM could not be reset). */
+  apiPeak?: number;
 }
 
 /**
@@ -51,7 +60,9 @@ interface UploadRun {
  *   (polled every 100 ms after the PATCH was answered); the worker's seal job is included;
  * - baseline: a plain @aws-sdk/lib-storage Upload of the same file to the same S3 server and
  *   bucket, with the part size and parts in flight the service uses for ingest;
- * - peak RSS (VmHWM) of the API and worker processes over the whole run;
+ * - peak RSS (VmHWM) of the API during each upload (reset just before it), and of the API and
+ *   worker over the whole run;
+ * - CPU time of the API's threads over each upload, and the machine's busy/idle time;
  * - hashing throughput over the same file: RunningDigests (SHA-256 + SHA-1 + MD5 in one pass, as
  *   the service hashes at ingest) vs createHash('sha256') alone, same read stream for each.
  * Rounds (--rounds) alternate the order of the paths; figures are medians.
@@ -72,7 +83,13 @@ export const ingestBench: Benchmark = {
     const queueSize = config.INGEST_PARTS_IN_FLIGHT;
     const file = path.join(os.tmpdir(), `dems-bench-ingest-${sizeMiB}MiB.bin`);
 
-    const ds = createDataSource(config);
+    // A database of its own for each run, dropped at the end with the run's uploads: every sealed
+    // 2 GiB original would otherwise stay in the bench bucket (evidence records cannot be deleted).
+    const scratch = `dems_bench_ingest_${randomBytes(4).toString('hex')}`;
+    const databaseUrl = Object.assign(new URL(config.DATABASE_URL), { pathname: `/${scratch}` }).toString();
+    await adminSql(config.DATABASE_URL, `CREATE DATABASE ${scratch}`);
+    const ds = createDataSource({ ...config, DATABASE_URL: databaseUrl });
+    const uploadKeys: string[] = [];
     const s3 = new S3Client({
       endpoint: config.S3_ENDPOINT,
       region: config.S3_REGION,
@@ -99,9 +116,12 @@ export const ingestBench: Benchmark = {
 
       // API and worker as the service runs them, with the bench environment.
       const port = await freePort();
-      const env = { ...process.env, API_PORT: String(port), API_HOST: '127.0.0.1', QUEUE_PREFIX };
+      const env = { ...process.env, API_PORT: String(port), API_HOST: '127.0.0.1', QUEUE_PREFIX, DATABASE_URL: databaseUrl };
       const [{ now: workerSince }] = await ds.query(`SELECT now() AS now`);
-      const api = new Child('api', API_MAIN, env);
+      // Diagnostics only: BENCH_API_NODE_ARGS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' or '--trace-gc') are node
+      // flags for the API process; BENCH_API_OUTPUT names a file that gets all of its output.
+      const apiArgs = [...API_NODE_FLAGS, ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+      const api = new Child('api', API_MAIN, env, apiArgs, process.env.BENCH_API_OUTPUT);
       children.push(api);
       const worker = new Child('worker', WORKER_MAIN, env);
       children.push(worker);
@@ -127,6 +147,7 @@ export const ingestBench: Benchmark = {
       // Warm-up, not timed: a small file through each path (JIT, connections; the worker answers).
       const small = randomBytes(20 * MiB);
       const warm = await tusUpload(endpoint, token, small, small.length, metadata(caseId, 'warm-up.bin'));
+      uploadKeys.push(uploadKey(idOf(warm)));
       await waitSealed(base, token, idOf(warm), 60_000, [api, worker]);
       const warmKey = `bench/ingest/warm-up-${suffix}`;
       baselineKeys.push(warmKey);
@@ -171,32 +192,48 @@ export const ingestBench: Benchmark = {
           global.gc?.();
           if (which === 'ours') {
             token = await login(); // access tokens are short-lived; a fresh one for every upload
+            const cpu0 = api.threadCpu();
+            const machine0 = machineCpu();
+            // The peak is taken over the upload alone: logins (argon2id, 64 MiB each) are not part of it.
+            const peakReset = api.resetPeak();
             const t0 = now();
             const url = await tusUpload(endpoint, token, createReadStream(file), bytes, metadata(caseId, `ingest-${sizeMiB}MiB-${i + 1}.bin`, sha256));
             const stored = now();
+            uploadKeys.push(uploadKey(idOf(url)));
             const view = await waitSealed(base, token, idOf(url), 30 * 60_000, [api, worker]);
             const t1 = now();
             const got = view.hashes.find((h) => h.algorithm === 'sha256')?.value;
             if (view.size !== bytes || got !== sha256) throw new Error(`sealed ${view.size} bytes with sha256 ${got}; expected ${bytes} bytes, ${sha256}`);
             if (view.hashedFrom !== 'ingest_stream') ctx.log(`warning: the seal hashed from ${view.hashedFrom}, not the ingest stream (a second read of the object)`);
-            runs.ours.push({ seconds: t1 - t0, sealSeconds: t1 - stored });
+            const cpu = cpuSpent(cpu0, api.threadCpu());
+            const machine = machineCpu(machine0);
+            const uploadPeak = peakReset ? api.status('VmHWM') : undefined;
+            runs.ours.push({ seconds: t1 - t0, sealSeconds: t1 - stored, apiCpu: cpu.total, apiMainCpu: cpu.main, apiPeak: uploadPeak });
             ctx.log(
               `ours: ${(t1 - t0).toFixed(2)} s to sealed (${mbps(bytes, t1 - t0)} MB/s), bytes stored after ${(stored - t0).toFixed(2)} s, ` +
-                `sealed ${(t1 - stored).toFixed(2)} s later (hashed from ${view.hashedFrom}); API VmHWM ${mb(api.status('VmHWM'))} MB`,
+                `sealed ${(t1 - stored).toFixed(2)} s later (hashed from ${view.hashedFrom}); API peak RSS during it ${uploadPeak ? mb(uploadPeak) : '(not measurable here)'} MB; ` +
+                `API CPU ${cpu.total.toFixed(1)} s (${cpu.detail}); machine CPU busy ${machine.busy.toFixed(1)} s, idle ${machine.idle.toFixed(1)} s`,
             );
           } else {
             const key = `bench/ingest/baseline-${suffix}-${i + 1}`;
             baselineKeys.push(key);
+            const machine0 = machineCpu();
             const t0 = now();
             await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: createReadStream(file) }, partSize, queueSize }).done();
             const t1 = now();
+            const machine = machineCpu(machine0);
             runs.baseline.push({ seconds: t1 - t0 });
-            ctx.log(`baseline: ${(t1 - t0).toFixed(2)} s (${mbps(bytes, t1 - t0)} MB/s), lib-storage Upload, ${config.INGEST_PART_SIZE_MB} MiB parts x ${queueSize}`);
+            ctx.log(
+              `baseline: ${(t1 - t0).toFixed(2)} s (${mbps(bytes, t1 - t0)} MB/s), lib-storage Upload, ${config.INGEST_PART_SIZE_MB} MiB parts x ${queueSize}; ` +
+                `machine CPU busy ${machine.busy.toFixed(1)} s, idle ${machine.idle.toFixed(1)} s`,
+            );
           }
         }
       }
       // The true high-water marks of each process (kB in /proc), not samples.
-      const apiPeak = api.status('VmHWM') / 1e6;
+      const apiPeakRun = api.peak() / 1e6;
+      const uploadPeaks = runs.ours.map((r) => r.apiPeak).filter((p): p is number => p !== undefined);
+      const apiPeak = uploadPeaks.length === runs.ours.length ? Math.max(...uploadPeaks) / 1e6 : undefined;
       const workerPeak = worker.status('VmHWM') / 1e6;
 
       const ours = median(runs.ours.map((r) => r.seconds));
@@ -218,7 +255,12 @@ export const ingestBench: Benchmark = {
         },
         { figure: 'throughput: tus upload to sealed vs lib-storage Upload (ratio higher is better)', unit: 'MB/s', ours: rate(ours), baseline: rate(baseline), ratio: baseline / ours },
         { figure: 'of ours: last byte stored (PATCH answered) to sealed', unit: 's', ours: seal },
-        { figure: 'API peak RSS (VmHWM, whole run)', unit: 'MB', ours: apiPeak, target: 'ours <= 250 MB', pass: apiPeak <= 250 },
+        { figure: 'of ours: API CPU time over the upload, all threads', unit: 's', ours: median(runs.ours.map((r) => r.apiCpu!)) },
+        { figure: 'of ours: API CPU time over the upload, main thread (event loop)', unit: 's', ours: median(runs.ours.map((r) => r.apiMainCpu!)) },
+        apiPeak !== undefined
+          ? { figure: 'API peak RSS during the upload (VmHWM reset before it; worst round)', unit: 'MB', ours: apiPeak, target: 'ours <= 250 MB', pass: apiPeak <= 250 }
+          : { figure: 'API peak RSS (VmHWM, whole run: could not reset it for the upload alone)', unit: 'MB', ours: apiPeakRun, target: 'ours <= 250 MB', pass: apiPeakRun <= 250 },
+        { figure: 'API peak RSS, whole run (logins included: argon2id takes 64 MiB each)', unit: 'MB', ours: apiPeakRun },
         { figure: 'worker peak RSS (VmHWM, whole run)', unit: 'MB', ours: workerPeak },
         { figure: "hashing: RunningDigests sha256+sha1+md5 vs createHash('sha256')", unit: 'MB/s', ours: hashAll, baseline: hashNode, ratio: hashAll / hashNode },
         { figure: "hashing: RunningDigests(['sha256']) vs createHash('sha256')", unit: 'MB/s', ours: hash256, baseline: hashNode, ratio: hash256 / hashNode },
@@ -227,11 +269,14 @@ export const ingestBench: Benchmark = {
     } finally {
       await Promise.all(children.map((c) => c.stop()));
       process.removeListener('exit', killAll);
-      for (const key of baselineKeys) {
+      // The run's objects: baseline uploads, and each tus upload's object with its .info/.part.
+      const keys = [...baselineKeys, ...uploadKeys.flatMap((k) => [k, `${k}.info`, `${k}.part`])];
+      for (const key of keys) {
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch((e: Error) => ctx.log(`could not delete s3://${bucket}/${key}: ${e.message}`));
       }
       s3.destroy();
       if (ds.isInitialized) await ds.destroy();
+      await adminSql(config.DATABASE_URL, `DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`).catch((e: Error) => ctx.log(`could not drop database ${scratch}: ${e.message}`));
       if (!keepFile) await rm(file, { force: true });
     }
   },
@@ -241,6 +286,8 @@ export const ingestBench: Benchmark = {
 class Child {
   readonly proc: ChildProcess;
   private readonly tail: string[] = [];
+  /** The highest VmHWM read before a resetPeak(). */
+  private earlierPeak = 0;
   private readonly exit: Promise<void>;
   exited = false;
 
@@ -248,10 +295,13 @@ class Child {
     readonly name: string,
     script: string,
     env: NodeJS.ProcessEnv,
+    nodeArgs: string[] = [],
+    outputFile?: string,
   ) {
-    this.proc = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(process.execPath, [...nodeArgs, script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const s of [this.proc.stdout!, this.proc.stderr!]) {
       s.setEncoding('utf8').on('data', (d: string) => {
+        if (outputFile) appendFileSync(outputFile, d);
         this.tail.push(...d.split('\n').filter(Boolean));
         this.tail.splice(0, Math.max(0, this.tail.length - 30));
       });
@@ -259,11 +309,51 @@ class Child {
     this.exit = new Promise((resolve) => this.proc.once('exit', () => ((this.exited = true), resolve())));
   }
 
+  /**
+   * Resets the process's peak RSS (VmHWM) to its current RSS (Linux: 5 written to
+   * /proc/<pid>/clear_refs); false where that is not possible.
+   */
+  /** The process's peak RSS over its whole life, resets included. */
+  peak(): number {
+    return Math.max(this.earlierPeak, this.status('VmHWM'));
+  }
+
+  resetPeak(): boolean {
+    this.earlierPeak = Math.max(this.earlierPeak, this.status('VmHWM'));
+    try {
+      writeFileSync(`/proc/${this.proc.pid}/clear_refs`, '5');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM: the kernel's kB are KiB). */
   status(field: 'VmRSS' | 'VmHWM'): number {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'));
     if (!m) throw new Error(`${field} not found for ${this.name} (pid ${this.proc.pid})`);
     return Number(m[1]) * 1024;
+  }
+
+  /**
+   * CPU seconds (user + system) used so far by each thread of the process, by thread name and id
+   * (/proc/<pid>/task/<tid>/{comm,stat}); the main thread is 'main'.
+   */
+  threadCpu(): Map<string, number> {
+    const out = new Map<string, number>();
+    const tick = 100; // USER_HZ: clock ticks per second on Linux
+    for (const tid of readdirSync(`/proc/${this.proc.pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${this.proc.pid}/task/${tid}/stat`, 'utf8');
+        // Fields after the parenthesised name: state is field 3, utime 14 and stime 15.
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const name = tid === String(this.proc.pid) ? 'main' : `${readFileSync(`/proc/${this.proc.pid}/task/${tid}/comm`, 'utf8').trim()}:${tid}`;
+        out.set(name, (Number(f[11]) + Number(f[12])) / tick);
+      } catch {
+        /* the thread ended meanwhile */
+      }
+    }
+    return out;
   }
 
   check(): void {
@@ -279,6 +369,33 @@ class Child {
       this.proc.kill('SIGKILL');
       await this.exit;
     }
+  }
+}
+
+/** The whole machine's CPU seconds so far (busy, idle incl. I/O wait) from /proc/stat, or since `since`. */
+function machineCpu(since?: { busy: number; idle: number }): { busy: number; idle: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] + f[4]) / 100;
+  const busy = f.slice(0, 8).reduce((a, b) => a + b, 0) / 100 - idle;
+  return since ? { busy: busy - since.busy, idle: idle - since.idle } : { busy, idle };
+}
+
+/** CPU seconds per thread name between two threadCpu() readings: the total, the main thread's, and the busiest threads. */
+function cpuSpent(before: Map<string, number>, after: Map<string, number>): { total: number; main: number; detail: string } {
+  const spent = [...after].map(([name, s]) => [name, s - (before.get(name) ?? 0)] as const).filter(([, s]) => s >= 0.05);
+  spent.sort((a, b) => b[1] - a[1]);
+  const total = spent.reduce((a, [, s]) => a + s, 0);
+  return { total, main: spent.find(([n]) => n === 'main')?.[1] ?? 0, detail: spent.map(([n, s]) => `${n} ${s.toFixed(1)}`).join(', ') };
+}
+
+/** One statement on the server's maintenance database (CREATE/DROP DATABASE cannot run inside the target). */
+async function adminSql(databaseUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: Object.assign(new URL(databaseUrl), { pathname: '/postgres' }).toString() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
   }
 }
 
