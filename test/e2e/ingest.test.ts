@@ -3,6 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -324,25 +325,40 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     const data = randomBytes(20 * MiB);
     const name = `bwv-${randomBytes(4).toString('hex')}.mp4`;
     let api = await start();
-    const killed = new Promise<void>((resolve) => {
-      void tusUpload(remote, oic.token, data, { metadata: meta('JS/5', name, { sha256: sha256(data) }), stopAfter: 13 * MiB });
-      const timer = setInterval(async () => {
-        const rows = await h.ds.query(`SELECT bytes_received::int AS n FROM evidence_files WHERE original_filename = $1`, [name]);
-        if (rows[0]?.n >= 5 * MiB) {
-          clearInterval(timer);
-          api.kill('SIGKILL');
-          resolve();
-        }
-      }, 20);
+    // Creation, then a PATCH whose body we feed by hand: 7 MiB go out (one whole 5 MiB part and
+    // 2 MiB of the next) and the request stays open. Once the first part is recorded the API is
+    // killed. The server cannot have more than we sent, so the kill always lands mid-upload.
+    const headers = { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0' };
+    const metadata = Object.entries(meta('JS/5', name, { sha256: sha256(data) })).map(([k, v]) => `${k} ${b64(v)}`).join(',');
+    const created = await fetch(remote, { method: 'POST', headers: { ...headers, 'upload-length': String(data.length), 'upload-metadata': metadata } });
+    expect(created.status).toBe(201);
+    const id = uploadIdOf(created.headers.get('location')!);
+    const patch = http.request(`${remote}/${id}`, {
+      method: 'PATCH',
+      headers: { ...headers, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(data.length) },
     });
-    await killed;
-    await new Promise((r) => setTimeout(r, 700));
-    const id = (await h.ds.query(`SELECT id FROM evidence_files WHERE original_filename = $1`, [name]))[0].id as string;
+    const broken = new Promise<void>((resolve) => {
+      patch.on('error', () => resolve());
+      patch.on('response', () => resolve());
+    });
+    patch.write(data.subarray(0, 7 * MiB));
+    for (let i = 0; ; i++) {
+      const rows = await h.ds.query(`SELECT bytes_received::int AS n FROM evidence_files WHERE id = $1`, [id]);
+      if (rows[0]?.n >= 5 * MiB) break;
+      if (i > 1500) {
+        api.kill('SIGKILL');
+        throw new Error('first part never recorded');
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    api.kill('SIGKILL');
+    await broken;
     api = await start();
     try {
-      const head = await fetch(`${remote}/${id}`, { method: 'HEAD', headers: { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0' } });
+      const head = await fetch(`${remote}/${id}`, { method: 'HEAD', headers });
       expect(head.status).toBe(200);
-      expect(Number(head.headers.get('upload-offset'))).toBeLessThan(data.length);
+      // Only the whole part that reached S3 survives the kill.
+      expect(Number(head.headers.get('upload-offset'))).toBe(5 * MiB);
       const resumed = await tusUpload(remote, oic.token, data, { uploadUrl: `${remote}/${id}` });
       expect(resumed.error).toBeUndefined();
       const sealed = await settled(oic.token, id);
