@@ -1,7 +1,6 @@
 import cliProgress from 'cli-progress';
 import { Option, type Command } from 'commander';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import type { ClientRequest } from 'node:http';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tus from 'tus-js-client';
@@ -11,6 +10,7 @@ import { ApiClient } from './api-client.js';
 import { resolveCase } from './cases.commands.js';
 import { configDir } from './credentials.js';
 import { ApiError } from './errors.js';
+import { FileChangedError, FileUnreadableError, HeldFile, isFileFailure } from './held-file.js';
 import {
   INGEST_DEFAULTS,
   MAX_PARALLEL,
@@ -331,36 +331,20 @@ interface Run {
   claimed: Set<string>;
 }
 
-/** SHA-256 of a file, streamed; the byte count is the size that is declared and uploaded. */
-async function hashFile(path: string, onBytes: (bytes: number) => void): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      onBytes(size);
-    }
-  } catch (e) {
-    throw ingestError('FILE_UNREADABLE', `Cannot read ${path} (${(e as Error).message})`);
-  }
-  return { sha256: hash.digest('hex'), size };
-}
-
-/** One tus upload, resumed from `resumeUrl` when given; answers the upload URL. */
+/** One tus upload of a held (hashed) file, resumed from `resumeUrl` when given; answers the upload URL. */
 function sendFile(
   run: Run,
-  job: { file: PlannedFile; sha256: string; size: number; key: string | null; resumeUrl?: string },
+  job: { held: HeldFile; file: PlannedFile; sha256: string; size: number; key: string | null; resumeUrl?: string },
   progress: FileProgress,
 ): Promise<{ url: string; resumedFrom?: number }> {
   return new Promise((resolve, reject) => {
-    // tus-js-client reads slices of the file by its path, so a dropped connection costs at most one chunk.
-    const source = createReadStream(job.file.path);
-    // Opening errors surface through tus-js-client's own reads; this stream itself is never read.
-    source.on('error', () => undefined);
     let resumedFrom: number | undefined;
+    let request: tus.HttpRequest | undefined;
     const metadata: Record<string, string> = { caseId: run.caseId, exhibitRef: run.exhibitRef, filename: job.file.filename, sha256: job.sha256 };
     if (job.size === 0) metadata.empty = 'true';
+    // A failure while a body is being sent fails that request with the reason: tus-js-client then
+    // reports it through onError like any failed request (nothing more of the body is sent).
+    const source = job.held.source((e) => (request?.getUnderlyingObject() as ClientRequest | undefined)?.destroy(e));
     const options: tus.UploadOptions = {
       endpoint: `${run.api.apiUrl}/api/v1/uploads`,
       uploadSize: job.size,
@@ -370,8 +354,16 @@ function sendFile(
       metadata,
       urlStorage: run.storage,
       storeFingerprintForResuming: job.key !== null,
+      // The resume key (or none: nothing is remembered for this file).
+      fingerprint: () => Promise.resolve(job.key as string),
+      fileReader: { openFile: () => Promise.resolve(source) },
       // The entry is removed here once the upload is complete (below), and waited for.
       removeFingerprintOnSuccess: false,
+      // A file that changed or cannot be read is not retried: the next try would fail the same way.
+      onShouldRetry: (err, attempt, opts) => !isFileFailure(err.causingError) && (tus.defaultOptions.onShouldRetry?.(err, attempt, opts) ?? false),
+      onBeforeRequest: (req) => {
+        request = req;
+      },
       onAfterResponse: (req, res) => {
         if (req.getMethod() === 'HEAD' && res.getStatus() === 200) {
           resumedFrom = Number(res.getHeader('Upload-Offset')) || 0;
@@ -379,49 +371,68 @@ function sendFile(
         }
       },
       onProgress: (sent) => progress.uploading(sent),
-      onSuccess: () => {
-        source.destroy();
-        resolve({ url: tusUpload.url!, resumedFrom });
-      },
+      onSuccess: () => resolve({ url: tusUpload.url!, resumedFrom }),
       onError: (err) => {
-        source.destroy();
-        reject(errorFromTus(err as tus.DetailedError));
+        const cause = (err as tus.DetailedError).causingError;
+        if (cause instanceof FileUnreadableError) return reject(ingestError(cause.code, `${cause.message}; run the same command again to resume once it can be read`));
+        if (!(cause instanceof FileChangedError)) return reject(errorFromTus(err as tus.DetailedError));
+        // The bytes sent so far belong to a file that no longer exists in that form: the partial
+        // upload is cancelled (the service records it) rather than left to expire.
+        const url = tusUpload.url;
+        const cancelled = url ? tus.Upload.terminate(url, { headers: options.headers, retryDelays: [0, 1000] }).then(() => true, () => false) : Promise.resolve(false);
+        void cancelled.then((done) =>
+          reject(
+            ingestError(
+              cause.code,
+              `${cause.message}; ${done ? 'the partial upload was cancelled' : url ? `the partial upload (${url}) could not be cancelled and will expire` : 'nothing was uploaded'}. ` +
+                'Run again once the file is final',
+            ),
+          ),
+        );
       },
     };
-    // Only options with a value are set: an option given as undefined replaces tus-js-client's default.
-    if (job.key !== null) {
-      const key = job.key;
-      options.fingerprint = () => Promise.resolve(key);
-    }
     // tus-js-client asks the server for the offset (HEAD) and continues from there; when the
     // upload is gone (404, 410) it starts a new one by itself.
     if (job.resumeUrl) options.uploadUrl = job.resumeUrl;
-    const tusUpload = new tus.Upload(source, options);
+    // The input is only handed to fileReader.openFile above, which ignores it for the held file.
+    const tusUpload = new tus.Upload(Buffer.alloc(0), options);
     tusUpload.start();
   });
 }
 
-/** Hashes a file, then uploads it declaring the hash; fills in the result. */
+/** Hashes a file, then uploads it declaring the hash, from the same open file; fills in the result. */
 async function ingestFile(run: Run, file: PlannedFile, result: IngestResult): Promise<void> {
   const progress = run.progress.file(file);
   let uploaded = false;
   let resumedFrom: number | undefined;
+  let held: HeldFile | undefined;
+  let key: string | null = null;
   try {
-    const { sha256, size } = await hashFile(file.path, (n) => progress.hashing(n));
+    held = await HeldFile.open(file.path);
+    const { sha256, size } = await held.sha256((n) => progress.hashing(n));
     result.sha256 = sha256;
     result.size = size;
-    let key: string | null = resumeKey({ apiUrl: run.api.apiUrl, caseId: run.caseId, exhibitRef: run.exhibitRef, sha256, size, filename: file.filename });
+    key = resumeKey({ apiUrl: run.api.apiUrl, caseId: run.caseId, exhibitRef: run.exhibitRef, sha256, size, filename: file.filename });
     if (run.claimed.has(key)) key = null;
     else run.claimed.add(key);
-    const done = await sendFile(run, { file, sha256, size, key, resumeUrl: key === null ? undefined : run.state.get(key) }, progress);
+    const done = await sendFile(run, { held, file, sha256, size, key, resumeUrl: key === null ? undefined : run.state.get(key) }, progress);
     uploaded = true;
     resumedFrom = done.resumedFrom;
     result.uploadUrl = done.url;
     result.uploadId = uploadIdOf(done.url);
-    if (key !== null) await run.state.delete(key).catch((e: Error) => run.progress.log(`dems: cannot update ${run.state.file} (${e.message})`));
+    await forget(run, key);
+  } catch (e) {
+    // A changed file's upload was cancelled: nothing is left to resume.
+    if ((e as { code?: unknown }).code === 'FILE_CHANGED') await forget(run, key);
+    throw isFileFailure(e) ? ingestError(e.code, e.message) : e;
   } finally {
+    await held?.close();
     progress.finished(uploaded, resumedFrom);
   }
+}
+
+async function forget(run: Run, key: string | null): Promise<void> {
+  if (key !== null) await run.state.delete(key).catch((e: Error) => run.progress.log(`dems: cannot update ${run.state.file} (${e.message})`));
 }
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { execFile, spawn, type ExecFileException } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,15 @@ class StallingRelay {
   base = '';
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private held: (() => void)[] = [];
+
+  /** Lets stalled connections go on, with no limit from now on. */
+  release(): void {
+    this.limit = Infinity;
+    const held = this.held;
+    this.held = [];
+    for (const pass of held) pass();
+  }
 
   async open(target: string): Promise<void> {
     const { hostname, port } = new URL(target);
@@ -68,10 +77,13 @@ class StallingRelay {
       const upstream = net.connect(Number(port), hostname);
       const meter = new Transform({
         transform: (chunk: Buffer, _enc, done) => {
-          // Past the limit the callback is never called: back-pressure stops the client.
-          if (this.sent >= this.limit) return;
-          this.sent += chunk.length;
-          done(null, chunk);
+          // Past the limit the callback waits for release(): back-pressure stops the client.
+          const pass = () => {
+            this.sent += chunk.length;
+            done(null, chunk);
+          };
+          if (this.sent >= this.limit) this.held.push(pass);
+          else pass();
         },
       });
       client.pipe(meter).pipe(upstream);
@@ -328,6 +340,73 @@ describe('dems ingest: bulk upload from the command line (real API, worker, Post
       expect(v.hashes.find((x) => x.algorithm === 'sha256')?.value).toBe(sha256(data));
       expect(v.declaredHashes).toEqual([{ algorithm: 'sha256', value: sha256(data), matched: true }]);
       expect(await readState()).toEqual({});
+    } finally {
+      await relay.close();
+    }
+  });
+
+  /** Starts `dems ingest` through a relay that stalls at `stallAt` bytes; answers once the upload has stalled there. */
+  async function stalledRun(relay: StallingRelay, stallAt: number, args: string[]): Promise<{ result: Promise<Run> }> {
+    await relay.open(h.base);
+    relay.limit = stallAt;
+    const pending = dems(args, { ...env, DEMS_API_URL: relay.base });
+    const deadline = Date.now() + 60_000;
+    while (relay.sent < stallAt) {
+      if (Date.now() > deadline) throw new Error(`the upload never reached ${stallAt} bytes (${relay.sent})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Wrapped: an async function returning the promise itself would wait for the run to end.
+    return { result: pending };
+  }
+
+  it('reports a file that changes while it is uploaded (FILE_CHANGED), cancels its partial upload, and goes on with the next file', async () => {
+    const data = randomBytes(40 * MiB);
+    const dir = join(root, 'changing');
+    await mkdir(dir);
+    const file = join(dir, 'dvr-export.dav');
+    await writeFile(file, data);
+    const notes = join(dir, 'notes.txt');
+    await writeFile(notes, `retrieved by J Smith ${randomBytes(8).toString('hex')}\n`);
+    const relay = new StallingRelay();
+    try {
+      // Stalled 12 MiB into a single 40 MiB request, the file is cut to 4 MiB (a DVR export
+      // overwritten, say); then the bytes flow again and the request body runs out of file.
+      const { result } = await stalledRun(relay, 12 * MiB, ['ingest', '--case', caseId, '--exhibit', 'JS/3', '--chunk-mb', '64', '--parallel', '1', '--json', file, notes]);
+      await truncate(file, 4 * MiB);
+      relay.release();
+      const r = await result;
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toMatch(/\bat .+:\d+:\d+/); // no stack trace: the CLI did not crash
+      const [changed, after] = JSON.parse(r.stdout) as Line[];
+      expect(changed).toMatchObject({ sha256: sha256(data), size: data.length, state: null, uploadId: null, error: { code: 'FILE_CHANGED' } });
+      expect(changed.error!.message).toBe(`${file} became shorter while it was being uploaded (${data.length} bytes when hashed, now ${4 * MiB}); the partial upload was cancelled. Run again once the file is final`);
+      expect(after).toMatchObject({ filename: 'notes.txt', state: 'sealed', error: null });
+      // The partial upload is cancelled on the service (its parts gone), and nothing is left to resume.
+      const rows = await h.ds.query(`SELECT state FROM evidence_files WHERE case_id = $1 AND original_filename = 'dvr-export.dav'`, [caseId]);
+      expect(rows).toEqual([{ state: 'cancelled' }]);
+      expect(await readState()).toEqual({});
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('uploads the bytes it hashed even when the file is deleted part-way (the file is held open)', async () => {
+    const data = randomBytes(24 * MiB + 77);
+    const dir = join(root, 'vanishing');
+    await mkdir(dir);
+    const file = join(dir, 'bwv-0042.mp4');
+    await writeFile(file, data);
+    const relay = new StallingRelay();
+    try {
+      const { result } = await stalledRun(relay, 12 * MiB, ['ingest', '--case', caseId, '--exhibit', 'JS/3', '--chunk-mb', '8', '--json', file]);
+      await rm(file);
+      relay.release();
+      const r = await result;
+      expect(r.code).toBe(0);
+      const [line] = JSON.parse(r.stdout) as Line[];
+      expect(line).toMatchObject({ state: 'sealed', sha256: sha256(data), size: data.length, error: null });
+      const v = await view(line.uploadId!);
+      expect(v.hashes.find((x) => x.algorithm === 'sha256')?.value).toBe(sha256(data));
     } finally {
       await relay.close();
     }
