@@ -75,6 +75,50 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     return fetch(endpoint, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-length': String(length), 'upload-metadata': metadata } });
   }
 
+  /** Another API process on the same database, Redis and S3 (a second replica, or the same one restarted). */
+  async function startApiProcess(port: number): Promise<ChildProcess> {
+    if (!existsSync('dist/apps/api/main.js')) throw new Error('build first (npm test builds)');
+    const env = childEnv({ ...h.config, API_PORT: port, API_HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+    const child = spawn(process.execPath, ['dist/apps/api/main.js'], { env, stdio: 'ignore' });
+    for (let i = 0; i < 200; i++) {
+      if (await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false)) return child;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    throw new Error('API did not start');
+  }
+
+  /**
+   * Creates an upload at `base` and starts a PATCH whose body is fed by hand: `sent` bytes go out
+   * and the request stays open; answers once `recorded` bytes are recorded as received.
+   */
+  async function openPatch(base: string, data: Buffer, name: string, sent: number, recorded: number) {
+    const headers = { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0' };
+    const metadata = Object.entries(meta('JS/5', name, { sha256: sha256(data) })).map(([k, v]) => `${k} ${b64(v)}`).join(',');
+    const created = await fetch(base, { method: 'POST', headers: { ...headers, 'upload-length': String(data.length), 'upload-metadata': metadata } });
+    expect(created.status).toBe(201);
+    const id = uploadIdOf(created.headers.get('location')!);
+    const patch = http.request(`${base}/${id}`, {
+      method: 'PATCH',
+      headers: { ...headers, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(data.length) },
+    });
+    const ended = new Promise<void>((resolve) => {
+      patch.on('error', () => resolve());
+      patch.on('response', (res) => (res.resume(), resolve()));
+    });
+    patch.write(data.subarray(0, sent));
+    for (let i = 0; ; i++) {
+      const rows = await h.ds.query(`SELECT bytes_received::int AS n FROM evidence_files WHERE id = $1`, [id]);
+      if (rows[0]?.n >= recorded) break;
+      if (i > 1500) {
+        patch.destroy();
+        throw new Error(`${recorded} bytes never recorded`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { id, headers, patch, ended };
+  }
+
   async function events(id: string): Promise<string[]> {
     const r = await h.ds.query(`SELECT type FROM custody_events WHERE object_type = 'evidence_file' AND object_id = $1 ORDER BY seq`, [id]);
     return r.map((x: { type: string }) => x.type);
@@ -308,49 +352,49 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     expect((await settled(oic.token, uploadIdOf(again.url))).state).toBe('sealed');
   });
 
-  it('survives the API being killed mid-upload: restarted, the upload resumes and seals from the stored object', async () => {
-    if (!existsSync('dist/apps/api/main.js')) throw new Error('build first (npm test builds)');
+  it('lets one request at a time work on an upload across API replicas: a resume on a second replica stops the first one’s stalled request', async () => {
     const port = await freePort();
-    const env = childEnv({ ...h.config, API_PORT: port, API_HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-    const start = async (): Promise<ChildProcess> => {
-      const child = spawn(process.execPath, ['dist/apps/api/main.js'], { env, stdio: 'ignore' });
-      for (let i = 0; i < 200; i++) {
-        if (await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false)) return child;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      child.kill('SIGKILL');
-      throw new Error('API did not start');
-    };
+    const second = await startApiProcess(port);
+    try {
+      const data = randomBytes(16 * MiB);
+      const name = `cctv-${randomBytes(4).toString('hex')}.dav`;
+      // Replica one (the test's own API) holds a PATCH that stalled after 7 MiB.
+      const stalled = await openPatch(endpoint, data, name, 7 * MiB, 5 * MiB);
+      // The client resumes through replica two: its HEAD waits for the upload's lock, which asks
+      // replica one to let go; replica one ends its request, keeping what reached storage.
+      const remote = `http://127.0.0.1:${port}/api/v1/uploads/${stalled.id}`;
+      const resumed = await tusUpload(endpoint, oic.token, data, { uploadUrl: remote });
+      expect(resumed.error).toBeUndefined();
+      await stalled.ended; // the stalled request was ended by the service, not by us
+      expect(stalled.patch.writableEnded).toBe(false);
+      const sealed = await settled(oic.token, stalled.id);
+      expect(sealed.state).toBe('sealed');
+      expect(sealed.hashes[0].value).toBe(sha256(data));
+      expect(sha256(await storedBytes(stalled.id))).toBe(sha256(data));
+      expect((await h.ds.query(`SELECT count(*)::int AS n FROM evidence_files WHERE original_filename = $1`, [name]))[0].n).toBe(1);
+    } finally {
+      second.kill('SIGTERM');
+    }
+  });
+
+  it('survives the API being killed mid-upload: restarted, the upload resumes and seals from the stored object', async () => {
+    const port = await freePort();
+    const start = () => startApiProcess(port);
     const remote = `http://127.0.0.1:${port}/api/v1/uploads`;
     const data = randomBytes(20 * MiB);
     const name = `bwv-${randomBytes(4).toString('hex')}.mp4`;
     let api = await start();
-    // Creation, then a PATCH whose body we feed by hand: 7 MiB go out (one whole 5 MiB part and
-    // 2 MiB of the next) and the request stays open. Once the first part is recorded the API is
-    // killed. The server cannot have more than we sent, so the kill always lands mid-upload.
-    const headers = { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0' };
-    const metadata = Object.entries(meta('JS/5', name, { sha256: sha256(data) })).map(([k, v]) => `${k} ${b64(v)}`).join(',');
-    const created = await fetch(remote, { method: 'POST', headers: { ...headers, 'upload-length': String(data.length), 'upload-metadata': metadata } });
-    expect(created.status).toBe(201);
-    const id = uploadIdOf(created.headers.get('location')!);
-    const patch = http.request(`${remote}/${id}`, {
-      method: 'PATCH',
-      headers: { ...headers, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(data.length) },
-    });
-    const broken = new Promise<void>((resolve) => {
-      patch.on('error', () => resolve());
-      patch.on('response', () => resolve());
-    });
-    patch.write(data.subarray(0, 7 * MiB));
-    for (let i = 0; ; i++) {
-      const rows = await h.ds.query(`SELECT bytes_received::int AS n FROM evidence_files WHERE id = $1`, [id]);
-      if (rows[0]?.n >= 5 * MiB) break;
-      if (i > 1500) {
-        api.kill('SIGKILL');
-        throw new Error('first part never recorded');
-      }
-      await new Promise((r) => setTimeout(r, 20));
+    // 7 MiB go out (one whole 5 MiB part and 2 MiB of the next) and the request stays open. Once
+    // the first part is recorded the API is killed. The server cannot have more than we sent, so
+    // the kill always lands mid-upload.
+    let open: Awaited<ReturnType<typeof openPatch>>;
+    try {
+      open = await openPatch(remote, data, name, 7 * MiB, 5 * MiB);
+    } catch (e) {
+      api.kill('SIGKILL');
+      throw e;
     }
+    const { id, headers, ended: broken } = open;
     api.kill('SIGKILL');
     await broken;
     api = await start();

@@ -8,7 +8,9 @@ import { APP_CONFIG, type AppConfig } from '../../../libs/config/index.js';
 import { AppError, isUuid } from '../../../libs/core/index.js';
 import { EvidenceFilesService, fileIdFromKey, parseUploadMetadata, uploadKey } from '../../../libs/evidence/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
+import { createRedis } from '../../../libs/queue/index.js';
 import { createIngestUploadStore, type IngestUploadStore } from '../../../libs/storage/index.js';
+import { RedisUploadLocker } from './redis-upload-locker.js';
 
 export const UPLOADS_PATH = '/api/v1/uploads';
 
@@ -42,6 +44,7 @@ export class TusUploadServer implements OnApplicationShutdown {
   private readonly caller = new AsyncLocalStorage<Caller>();
   readonly store: IngestUploadStore;
   readonly server: Server;
+  readonly locker: RedisUploadLocker;
   private readonly lastProgress = new Map<string, number>();
 
   constructor(
@@ -56,9 +59,15 @@ export class TusUploadServer implements OnApplicationShutdown {
         await this.files.cancelled(principal, fileIdFromKey(id)!, context);
       },
     });
+    // Shared by every API replica: one request at a time per upload, whichever replica it reaches.
+    // Commands fail after a few tries rather than wait forever while Redis is away.
+    this.locker = new RedisUploadLocker(createRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 }), createRedis(config.REDIS_URL), {
+      prefix: config.QUEUE_PREFIX,
+    });
     const options: ConstructorParameters<typeof Server>[0] = {
       path: UPLOADS_PATH,
       datastore: this.store,
+      locker: this.locker,
       maxSize: config.INGEST_MAX_FILE_SIZE_GB * 1024 ** 3,
       respectForwardedHeaders: config.TRUST_PROXY,
       disableTerminationForFinishedUploads: true,
@@ -145,8 +154,9 @@ export class TusUploadServer implements OnApplicationShutdown {
     return { status_code: status, body: JSON.stringify({ code: status === 503 ? 'DEPENDENCY_UNAVAILABLE' : 'INTERNAL_ERROR', message: 'The upload could not be stored; it has been logged. Resume it later.' }) };
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     this.lastProgress.clear();
     this.store.destroy();
+    await this.locker.close();
   }
 }
