@@ -115,6 +115,7 @@ export const configSchema = z.object({
   INGEST_PART_SIZE_MB: int(5, 5120).default(16),
   INGEST_PARTS_IN_FLIGHT: int(1, 64).default(4),
   INGEST_STAGING_DIR: z.string().min(1).optional(),
+  INGEST_LOCK_WAIT_SECONDS: int(3, 600).default(30),
   INGEST_RETENTION_DAYS: int(1, 36500).default(3650),
 
   DEMO_ADMIN_USERNAME: z.string().regex(/^[a-z][a-z0-9._-]{2,63}$/, { message: 'must be 3-64 lower-case letters, digits, . _ -' }).default('admin'),

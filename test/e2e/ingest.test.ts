@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { startWorker } from '../../apps/worker/bootstrap.js';
 import { EvidenceFilesService } from '../../libs/evidence/index.js';
+import { createRedis } from '../../libs/queue/index.js';
 import { createObjectStore, type S3ObjectStore } from '../../libs/storage/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
 import { childEnv } from '../support/test-env.js';
@@ -127,6 +128,8 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
   beforeAll(async () => {
     await h.start({
       INGEST_PART_SIZE_MB: 5,
+      // Short, so a killed API's upload locks expire in a second here.
+      INGEST_LOCK_WAIT_SECONDS: 3,
       INGEST_MAX_FILE_SIZE_GB: 1,
       INGEST_MAX_CONCURRENT_UPLOADS_PER_USER: 3,
       INGEST_ALLOWED_SOURCE_TYPES: ['cctv', 'body_worn_video', 'audio', 'image', 'document', 'device_extraction'],
@@ -374,6 +377,35 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
       expect((await h.ds.query(`SELECT count(*)::int AS n FROM evidence_files WHERE original_filename = $1`, [name]))[0].n).toBe(1);
     } finally {
       second.kill('SIGTERM');
+    }
+  });
+
+  it('answers 423 UPLOAD_LOCKED when another request holds the upload past the wait, and serves it once free', async () => {
+    const created = await create(oic.token, meta('JS/5', 'locked.bin'), 1000);
+    expect(created.status).toBe(201);
+    const url = created.headers.get('location')!;
+    const id = uploadIdOf(url);
+    // A holder that never lets go (another replica stuck on it), as the lock looks in Redis.
+    const redis = createRedis(h.config.REDIS_URL);
+    const key = `${h.config.QUEUE_PREFIX}:tus-lock:originals/${id}`;
+    try {
+      await redis.set(key, 'another-replica', 'PX', 60_000);
+      const headers = { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0' };
+      const locked = await fetch(url, { method: 'HEAD', headers });
+      expect(locked.status).toBe(423);
+      const patch = await fetch(url, { method: 'PATCH', headers: { ...headers, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: randomBytes(1000) });
+      expect(patch.status).toBe(423);
+      expect(await patch.json()).toEqual({ code: 'UPLOAD_LOCKED', message: 'Another request is still working on this upload; try again shortly' });
+      expect((await view(oic.token, id)).progress.bytesReceived).toBe(0);
+      await redis.del(key);
+      const free = await fetch(url, { method: 'HEAD', headers });
+      expect(free.status).toBe(200);
+      expect(free.headers.get('upload-offset')).toBe('0');
+      expect(await redis.exists(key)).toBe(0); // released after the request
+      expect((await fetch(url, { method: 'DELETE', headers })).status).toBe(204);
+    } finally {
+      await redis.del(key);
+      await redis.quit();
     }
   });
 

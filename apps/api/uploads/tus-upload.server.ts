@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { Server } from '@tus/server';
+import { ERRORS, Server } from '@tus/server';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -63,6 +63,8 @@ export class TusUploadServer implements OnApplicationShutdown {
     // Commands fail after a few tries rather than wait forever while Redis is away.
     this.locker = new RedisUploadLocker(createRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 }), createRedis(config.REDIS_URL), {
       prefix: config.QUEUE_PREFIX,
+      acquireTimeoutMs: config.INGEST_LOCK_WAIT_SECONDS * 1000,
+      ttlMs: Math.min(10_000, Math.floor((config.INGEST_LOCK_WAIT_SECONDS * 1000) / 3)),
     });
     const options: ConstructorParameters<typeof Server>[0] = {
       path: UPLOADS_PATH,
@@ -142,6 +144,12 @@ export class TusUploadServer implements OnApplicationShutdown {
   private toErrorBody(err: Error | { status_code: number; body: string }): { status_code: number; body: string } {
     if (err instanceof AppError) {
       return { status_code: err.status, body: JSON.stringify({ code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) }) };
+    }
+    if (err === ERRORS.ERR_LOCK_TIMEOUT) {
+      // Another request (on any replica) still works on this upload: a client may try again (tus
+      // clients retry 423 by themselves); not a server fault.
+      this.logger.warn('upload lock not obtained in time');
+      return { status_code: 423, body: JSON.stringify({ code: 'UPLOAD_LOCKED', message: 'Another request is still working on this upload; try again shortly' }) };
     }
     if ('status_code' in err && typeof err.status_code === 'number') {
       const message = String(err.body ?? '').trim() || 'The upload request was refused';
