@@ -368,7 +368,16 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
       const remote = `http://127.0.0.1:${port}/api/v1/uploads/${stalled.id}`;
       const resumed = await tusUpload(endpoint, oic.token, data, { uploadUrl: remote });
       expect(resumed.error).toBeUndefined();
-      await stalled.ended; // the stalled request was ended by the service, not by us
+      // The stalled request was ended by the service, not by us (a liveness deadline, not a timing
+      // target: without a shared lock it is never ended at all).
+      let deadline: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        stalled.ended.then(() => 'ended'),
+        new Promise((r) => (deadline = setTimeout(() => r('still open'), 30_000))),
+      ]);
+      clearTimeout(deadline);
+      if (outcome !== 'ended') stalled.patch.destroy();
+      expect(outcome).toBe('ended');
       expect(stalled.patch.writableEnded).toBe(false);
       const sealed = await settled(oic.token, stalled.id);
       expect(sealed.state).toBe('sealed');
