@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local S3 for development, tests and CI: OpenStack Swift with its s3api middleware, from Debian
-# packages, all-in-one with one replica, data under one folder (recipe: ../shared/S3-DEV.md).
+# packages, all-in-one with one replica, data under one folder (recipe: docs/local-s3.md).
 # Usage: scripts/s3-local.sh start|stop|status
 # Environment: SWIFT_DIR (default .local/swift), S3_LOCAL_PORT (8080), S3_LOCAL_ACCOUNT/USER/KEY.
 set -euo pipefail

@@ -10,12 +10,12 @@ import { Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import { startWorker } from '../../apps/worker/bootstrap.js';
 import { ApiHarness, freshUrn, type TestUser } from '../support/api-harness.js';
+import { fixturePath } from '../support/fixtures.js';
 import { CLI, cliOptions } from '../support/test-env.js';
 import type { IngestResult } from '../../apps/cli/ingest-plan.js';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
-const TESTDATA = '../shared/testdata';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const sha256Of = async (path: string) => sha256(await readFile(path));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -156,7 +156,7 @@ describe('dems ingest: bulk upload from the command line (real API, worker, Post
   });
 
   it('hashes real forensic images and video locally, declares the SHA-256 and reports them sealed (--json)', async () => {
-    const paths = [`${TESTDATA}/forensic-images/ext2.E01`, `${TESTDATA}/forensic-images/image.E01`, `${TESTDATA}/video/BA_MW_D.264`].map((p) => join(process.cwd(), p));
+    const paths = ['forensic-images/ext2.E01', 'forensic-images/image.E01', 'video/BA_MW_D.264'].map((p) => fixturePath(p));
     const r = await dems(['ingest', '--case', urn, '--exhibit', 'JS/2', '--json', ...paths], env);
     expect(r.code).toBe(0);
     const lines = JSON.parse(r.stdout) as Line[];
@@ -209,7 +209,7 @@ describe('dems ingest: bulk upload from the command line (real API, worker, Post
   });
 
   it('seals a zero-byte file by declaring it empty, and prints a table', async () => {
-    const r = await dems(['ingest', '--case', urn, '--exhibit', 'JS/2', join(process.cwd(), TESTDATA, 'forensic-images/bogus.E01')], env);
+    const r = await dems(['ingest', '--case', urn, '--exhibit', 'JS/2', fixturePath('forensic-images/bogus.E01')], env);
     expect(r.code).toBe(0);
     const empty = sha256(Buffer.alloc(0));
     expect(r.stdout).toMatch(new RegExp(`bogus\\.E01 +│ 0 +│ ${empty} │ sealed`));
@@ -219,7 +219,7 @@ describe('dems ingest: bulk upload from the command line (real API, worker, Post
   });
 
   it('uploads the same bytes under two paths in one run as two records, one the duplicate of the other', async () => {
-    const original = join(process.cwd(), TESTDATA, 'video/sample_h264.ts');
+    const original = fixturePath('video/sample_h264.ts');
     await mkdir(join(root, 'copy'));
     const copy = join(root, 'copy', 'sample_h264.ts');
     await copyFile(original, copy);
@@ -243,7 +243,7 @@ describe('dems ingest: bulk upload from the command line (real API, worker, Post
 
   it('stops with a clear error on a case the user cannot add evidence to, and uploads nothing', async () => {
     const before = await filesInCase();
-    const paths = ['audio/g711-alaw-8k.wav', 'audio/sample_nb.amr', 'video/stub_mjpeg.avi'].map((p) => join(process.cwd(), TESTDATA, p));
+    const paths = ['audio/g711-alaw-8k.wav', 'audio/sample_nb.amr', 'video/stub_mjpeg.avi'].map((p) => fixturePath(p));
 
     // A reviewer on the case may read it, not add to it.
     const asReviewer = await dems(['ingest', '--case', urn, '--exhibit', 'JS/1', '--parallel', '1', '--json', ...paths], { ...env, DEMS_TOKEN: reviewer.token });
@@ -272,7 +272,7 @@ describe('dems ingest: bulk upload from the command line (real API, worker, Post
 
   it('refuses bad input with stable codes before anything is read or sent', async () => {
     const before = await filesInCase();
-    const file = join(process.cwd(), TESTDATA, 'audio/sample_nb.amr');
+    const file = fixturePath('audio/sample_nb.amr');
     const cases: [string[], Record<string, string>, RegExp][] = [
       [[], env, /^dems: INGEST_NO_FILES: /],
       [[join(root, 'no-such-file.dav'), file], env, /^dems: INGEST_PATH_NOT_FOUND: .*no-such-file\.dav/],

@@ -12,11 +12,11 @@ import { EvidenceFilesService } from '../../libs/evidence/index.js';
 import { createRedis } from '../../libs/queue/index.js';
 import { createObjectStore, type S3ObjectStore } from '../../libs/storage/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
+import { fixturePath } from '../support/fixtures.js';
 import { childEnv } from '../support/test-env.js';
 import { tusUpload, uploadIdOf } from '../support/tus.js';
 
 const MiB = 1024 * 1024;
-const TESTDATA = '../shared/testdata';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -198,7 +198,7 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
   });
 
   it('accepts bytes with the creation request (tus creation-with-upload)', async () => {
-    const data = readFileSync(`${TESTDATA}/video/BA_MW_D.264`);
+    const data = readFileSync(fixturePath('video/BA_MW_D.264'));
     const r = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/1', 'BA_MW_D.264', { sha256: sha256(data) }), withCreation: true });
     expect(r.error).toBeUndefined();
     const v = await settled(oic.token, uploadIdOf(r.url));
@@ -267,7 +267,7 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     expect(big.status).toBe(413);
     expect(((await big.json()) as { code: string }).code).toBe('FILE_TOO_LARGE');
 
-    const bogus = readFileSync(`${TESTDATA}/forensic-images/bogus.E01`);
+    const bogus = readFileSync(fixturePath('forensic-images/bogus.E01'));
     expect(bogus.length).toBe(0);
     const undeclared = await tusUpload(endpoint, oic.token, bogus, { metadata: meta('JS/2', 'bogus.E01') });
     expect([undeclared.error?.status, undeclared.error?.code]).toEqual([400, 'EMPTY_FILE_NOT_DECLARED']);
@@ -311,7 +311,7 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
   });
 
   it('reports the same SHA-256 already in the case on the new file, as its own record', async () => {
-    const data = readFileSync(`${TESTDATA}/forensic-images/ext2.E01`);
+    const data = readFileSync(fixturePath('forensic-images/ext2.E01'));
     const a = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/2', 'ext2.E01', { md5: createHash('md5').update(data).digest('hex') }) });
     const first = await settled(oic.token, uploadIdOf(a.url));
     expect(first).toMatchObject({ state: 'sealed', duplicateOf: null });
