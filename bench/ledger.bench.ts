@@ -71,7 +71,7 @@ export const ledgerBench: Benchmark = {
       let bytes = 0;
       const BATCH = 5000;
       for (let start = offset; start < offset + total; start += BATCH) {
-        const cols: unknown[][] = Array.from({ length: 12 }, () => []);
+        const cols: unknown[][] = Array.from({ length: 13 }, () => []);
         const nodes: [number[], string[], Buffer[]] = [[], [], []];
         for (let i = start; i < Math.min(offset + total, start + BATCH); i++) {
           const caseId = cases[i % cases.length];
@@ -88,7 +88,7 @@ export const ledgerBench: Benchmark = {
           if (sample.length < 10_000) sample.push(canonical);
           const hash = chainHash(prev, canonical);
           heads.set(chain, hash);
-          [event.id, event.occurredAt, caseId, event.object!.id, event.requestId, JSON.stringify(event.details), prev, hash, i, user.id, event.justification!.text, event.type].forEach((v, k) => cols[k].push(v));
+          [event.id, event.occurredAt, caseId, event.object!.id, event.requestId, JSON.stringify(event.details), prev, hash, i, user.id, event.justification!.text, event.type, canonical].forEach((v, k) => cols[k].push(v));
           let node = { level: 0, hash: leafHash(canonical) };
           const addNode = (level: number, index: number, hash: Buffer) => {
             nodes[0].push(level);
@@ -104,10 +104,11 @@ export const ledgerBench: Benchmark = {
         }
         await ds.query(
           `INSERT INTO custody_events (id, occurred_at, case_id, object_id, request_id, details, prev_hash, hash, leaf_index, actor_id, justification_text, type,
-              s62_operation, actor_role, object_type, object_version, justification_code, outcome, client_address)
-           SELECT a, b, c, d, e, f::jsonb, g, h, i, j, k, l, 'consultation', 'investigator', 'exhibit', 1, 'investigation', 'success', '127.0.0.1'
-             FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::bytea[], $9::bigint[], $10::uuid[], $11::text[], $12::text[])
-               AS t(a, b, c, d, e, f, g, h, i, j, k, l)`,
+              canonical, s62_operation, actor_role, object_type, object_version, justification_code, outcome, client_address)
+           SELECT a, b, c, d, e, f::jsonb, g, h, i, j, k, l, m, 'consultation', 'investigator', 'exhibit', 1, 'investigation', 'success', '127.0.0.1'
+             FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::bytea[], $9::bigint[], $10::uuid[], $11::text[], $12::text[],
+                         $13::bytea[])
+               AS t(a, b, c, d, e, f, g, h, i, j, k, l, m)`,
           cols,
         );
         await ds.query(`INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, nodes);

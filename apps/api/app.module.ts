@@ -17,7 +17,7 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { OidcController } from './auth/oidc.controller.js';
 import { UsersController } from './auth/users.controller.js';
 import { CasesController, ExhibitsController } from './cases/cases.controller.js';
-import { validationPipe } from './validation.js';
+import { canonicalIdPipe, validationPipe } from './validation.js';
 import { CaseEventsController, LedgerController } from './ledger/ledger.controller.js';
 import { FixityController } from './fixity/fixity.controller.js';
 import { AppExceptionFilter } from './app-exception.filter.js';
@@ -37,6 +37,7 @@ export class AppModule {
         TusUploadServer,
         { provide: APP_FILTER, useClass: AppExceptionFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_PIPE, useValue: canonicalIdPipe },
         { provide: APP_PIPE, useValue: validationPipe },
       ],
     };

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { CASE_STATUSES, SOURCE_TYPES } from '../../libs/cases/case.schemas.js';
-import { isUuid } from '../../libs/core/ids.js';
+import { canonicalUuid } from '../../libs/core/ids.js';
 import { JUSTIFICATION_CODES } from '../../libs/custody/custody-recorder.js';
 import { ApiClient } from './api-client.js';
 import { ApiError } from './errors.js';
@@ -45,7 +45,8 @@ export function justificationHeaders(opts: ReasonOptions): Record<string, string
  * A URN is looked up among the caller's cases; the API checks its syntax (INVALID_URN).
  */
 export async function resolveCase(api: ApiClient, ref: string): Promise<{ id: string; found?: CaseView }> {
-  if (isUuid(ref)) return { id: ref };
+  const id = canonicalUuid(ref);
+  if (id) return { id };
   const { body } = await api.get<CaseList>('/api/v1/cases', { query: { urn: ref, limit: 1 } });
   const found = body.items[0];
   if (!found) {

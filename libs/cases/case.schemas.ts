@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { uuidInput } from '../core/ids.js';
 
 export const CASE_STATUSES = ['open', 'under_investigation', 'charged', 'awaiting_trial', 'concluded', 'closed'] as const;
 export const CLASSIFICATIONS = ['OFFICIAL', 'OFFICIAL-SENSITIVE'] as const;
@@ -37,7 +38,7 @@ export const createCaseSchema = z.strictObject({
 export type CreateCaseInput = z.infer<typeof createCaseSchema>;
 
 export const updateCaseSchema = createCaseSchema.omit({ urn: true }).partial().extend({
-  officerInCase: z.uuid({ message: 'must be a user id' }).nullish(),
+  officerInCase: uuidInput('must be a user id').nullish(),
 });
 export type UpdateCaseInput = z.infer<typeof updateCaseSchema>;
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppError, isUuid } from '../core/index.js';
+import { AppError, canonicalUuid, isUuid } from '../core/index.js';
 import { recordCustodyEvent, type Justification } from '../custody/custody-recorder.js';
 import { affected, one, rows, type Queryable } from '../database/sql.js';
 import type { Principal, RequestContext } from '../identity/index.js';
@@ -291,7 +291,7 @@ function encodeCursor(value: unknown, id: string): string {
 function decodeCursor(cursor: string): [unknown, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && isUuid(v[1]) && (typeof v[0] === 'string' || typeof v[0] === 'number')) return [v[0], v[1]];
+    if (Array.isArray(v) && v.length === 2 && canonicalUuid(v[1]) && (typeof v[0] === 'string' || typeof v[0] === 'number')) return [v[0], canonicalUuid(v[1])!];
   } catch {
     // fall through
   }

@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { AppError } from '../core/index.js';
+import { AppError, uuidInput } from '../core/index.js';
 import { rows } from '../database/sql.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 import { recordCustodyEvent, S62_OPERATIONS } from './custody-recorder.js';
 
 export const accessLogQuerySchema = z.strictObject({
-  caseId: z.uuid({ message: 'must be a case id' }).optional(),
-  userId: z.uuid({ message: 'must be a user id' }).optional(),
+  caseId: uuidInput('must be a case id').optional(),
+  userId: uuidInput('must be a user id').optional(),
   operation: z.enum(S62_OPERATIONS).optional(),
   from: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
   to: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { canonicalIdOrSelf, canonicalUuid } from '../core/index.js';
 import { appendLedgerEvent } from './ledger-append.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 
@@ -48,13 +49,16 @@ export async function recordCustodyEvent(tx: EntityManager, e: CustodyEventInput
   }
   // JSON round trip: drops undefined values and turns dates into strings, as stored in jsonb.
   const details = JSON.parse(JSON.stringify(e.details ?? {}));
+  // Ids are recorded in their canonical form, as the database stores them, whatever a caller passed.
+  const caseId = e.caseId ? canonicalUuid(e.caseId) : null;
+  if (caseId === undefined) throw new Error(`custody event ${e.type}: caseId ${JSON.stringify(e.caseId)} is not a UUID`);
   return appendLedgerEvent(tx, {
-    caseId: e.caseId ?? null,
+    caseId,
     type: e.type,
     operation: e.operation,
-    actorId: e.actor?.userId ?? null,
+    actorId: e.actor?.userId ? canonicalIdOrSelf(e.actor.userId) : null,
     actorRole: e.actor?.role ?? null,
-    object: e.object ? { type: e.object.type, id: e.object.id, version: e.object.version ?? null, sha256: e.object.sha256 ?? null } : null,
+    object: e.object ? { type: e.object.type, id: canonicalIdOrSelf(e.object.id), version: e.object.version ?? null, sha256: e.object.sha256 ?? null } : null,
     justification: e.justification ? { code: e.justification.code, text: e.justification.text } : null,
     recipient: e.recipient ?? null,
     outcome: e.outcome ?? 'success',

@@ -94,7 +94,8 @@ export async function appendLedgerEvent(tx: Queryable, input: LedgerRowInput, ex
   const nodes = await nodesCompletedByAppend(size, leafHash(canonical), await prefetchedSiblings(tx, size));
   const nodeArrays = [nodes.map((n) => n.level), nodes.map((n) => String(n.index)), nodes.map((n) => n.hash)];
   if (existing?.seq) {
-    // Migration backfill of events recorded before the ledger existed (trigger disabled there).
+    // Migration backfill of events recorded before the ledger existed (trigger disabled there);
+    // their exact bytes are stored by the later migration that added the column.
     await tx.query(`UPDATE custody_events SET leaf_index = $2, prev_hash = $3, hash = $4 WHERE seq = $1`, [existing.seq, size, prevHash, hash]);
     await tx.query(`INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`, nodeArrays);
     return { seq: existing.seq, id, leafIndex: size, hash };
@@ -103,11 +104,11 @@ export async function appendLedgerEvent(tx: Queryable, input: LedgerRowInput, ex
     tx,
     `WITH nodes AS (INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($22::smallint[], $23::bigint[], $24::bytea[]))
      INSERT INTO custody_events (id, occurred_at, type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, object_version,
-        object_sha256, justification_code, justification_text, recipient, outcome, client_address, request_id, details, prev_hash, hash, leaf_index)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING seq`,
+        object_sha256, justification_code, justification_text, recipient, outcome, client_address, request_id, details, prev_hash, hash, leaf_index, canonical)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $25) RETURNING seq`,
     [id, occurredAt, input.type, input.operation, input.caseId, input.actorId, input.actorRole, input.object?.type ?? null, input.object?.id ?? null,
       input.object?.version ?? null, input.object?.sha256 ?? null, input.justification?.code ?? null, input.justification?.text ?? null,
-      input.recipient, input.outcome, input.clientAddress, input.requestId, JSON.stringify(input.details), prevHash, hash, size, ...nodeArrays],
+      input.recipient, input.outcome, input.clientAddress, input.requestId, JSON.stringify(input.details), prevHash, hash, size, ...nodeArrays, canonical],
   );
   return { seq: row!.seq, id, leafIndex: size, hash };
 }
@@ -131,7 +132,32 @@ async function prefetchedSiblings(tx: Queryable, size: number): Promise<NodeRead
   };
 }
 
-/** Turns a stored row back into the event that was hashed, for verification by anyone with the data. */
+/**
+ * The event as it was hashed: the exact bytes stored with it (transparency logs keep leaf data
+ * verbatim), so verification never depends on re-serialising typed columns.
+ */
+export function storedLedgerEvent(r: Record<string, unknown>): { event: LedgerEvent; canonical: Buffer } {
+  const canonical = r.canonical as Buffer;
+  return { event: JSON.parse(canonical.toString('utf8')) as LedgerEvent, canonical };
+}
+
+/**
+ * Why an event's typed columns (what the API and the s.62 log show) say something other than
+ * its hashed bytes, or undefined when they agree. Ids compare case-insensitively: events
+ * recorded before ids were canonical at the boundary hashed an id in the case the client sent.
+ */
+export function columnsDisagree(r: Record<string, unknown>, canonical: Buffer): string | undefined {
+  const fromColumns = encodeLedgerEvent(ledgerEventFromRow(r));
+  if (fromColumns.equals(canonical)) return undefined;
+  const fold = (b: Buffer) => b.toString('utf8').replace(/[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}/gi, (u) => u.toLowerCase());
+  if (fold(fromColumns) === fold(canonical)) return undefined;
+  const a = JSON.parse(fromColumns.toString('utf8')) as Record<string, unknown>;
+  const b = JSON.parse(canonical.toString('utf8')) as Record<string, unknown>;
+  const fields = Object.keys({ ...a, ...b }).filter((k) => fold(Buffer.from(JSON.stringify(a[k] ?? null))) !== fold(Buffer.from(JSON.stringify(b[k] ?? null))));
+  return `its stored columns (${fields.join(', ')}) differ from the record that was hashed`;
+}
+
+/** Turns a row's typed columns into an event (the shape that was hashed), to compare with its stored bytes. */
 export function ledgerEventFromRow(r: Record<string, unknown>): LedgerEvent {
   const objectType = (r.object_type as string) ?? null;
   return {
@@ -157,9 +183,13 @@ export function ledgerEventFromRow(r: Record<string, unknown>): LedgerEvent {
   };
 }
 
-export const LEDGER_ROW_COLUMNS = `seq, id, occurred_at, type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, object_version,
+/** An event's typed columns and chain fields (the ledger migration reads these, before `canonical` existed). */
+const TYPED_COLUMNS = `seq, id, occurred_at, type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, object_version,
   object_sha256, justification_code, justification_text, recipient, outcome, client_address, request_id, details, prev_hash, hash, leaf_index`;
 
+/** Everything stored for an event, including the exact bytes that were hashed. */
+export const LEDGER_ROW_COLUMNS = `${TYPED_COLUMNS}, canonical`;
+
 export async function unchainedEvents(q: Queryable): Promise<Record<string, unknown>[]> {
-  return rows(q, `SELECT ${LEDGER_ROW_COLUMNS} FROM custody_events WHERE leaf_index IS NULL ORDER BY seq`);
+  return rows(q, `SELECT ${TYPED_COLUMNS} FROM custody_events WHERE leaf_index IS NULL ORDER BY seq`);
 }

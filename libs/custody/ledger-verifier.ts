@@ -1,7 +1,7 @@
 import { emptyRoot, leafHash, nodeHash, openCheckpoint, type VerifierKey } from '../ledger/index.js';
-import { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH } from '../ledger/index.js';
+import { chainHash, chainName, GENESIS_HASH } from '../ledger/index.js';
 import { rows, type Queryable } from '../database/sql.js';
-import { ledgerEventFromRow, LEDGER_ROW_COLUMNS } from './ledger-append.js';
+import { columnsDisagree, LEDGER_ROW_COLUMNS, storedLedgerEvent } from './ledger-append.js';
 
 export interface LedgerProblem {
   leafIndex?: number;
@@ -21,8 +21,9 @@ export interface LedgerVerification {
 }
 
 /**
- * Recomputes the whole ledger from the rows a court would rely on: every event's canonical
- * encoding, its case chain link and hash, its Merkle leaf (also against the stored node), and the
+ * Recomputes the whole ledger from the rows a court would rely on: every event's hashed bytes
+ * (as stored, and against the typed columns the service shows), its case chain link and hash,
+ * its Merkle leaf (also against the stored node), and the
  * root at every signed checkpoint. Memory stays O(log n) (a compact range of perfect subtrees),
  * whatever the number of events. Stops at the first problem and names it.
  */
@@ -89,13 +90,19 @@ export async function verifyLedger(
     for (const r of found) {
       const where = { leafIndex: Number(r.leaf_index), seq: String(r.seq), eventId: String(r.id) };
       if (Number(r.leaf_index) !== next) return fail({ ...where, reason: `leaf index ${r.leaf_index} where ${next} was expected: events are missing` });
-      const event = ledgerEventFromRow(r);
-      const chain = chainName(event.caseId);
+      // The chain is the case the database files the event under; the hashed bytes must say the same.
+      const chain = chainName((r.case_id as string) ?? null);
       const expectedPrev = heads.get(chain) ?? GENESIS_HASH;
       if (!(r.prev_hash as Buffer).equals(expectedPrev)) return fail({ ...where, reason: `broken chain: prev_hash does not match the previous event of ${chain}` });
-      const canonical = encodeLedgerEvent(event);
+      if (!r.canonical) return fail({ ...where, reason: 'the bytes that were hashed are missing from the event' });
+      const { event, canonical } = storedLedgerEvent(r);
       const hash = chainHash(expectedPrev, canonical);
       if (!hash.equals(r.hash as Buffer)) return fail({ ...where, reason: 'the event differs from what was recorded: its hash does not match its contents' });
+      if (event.leafIndex !== next || event.prevHash !== expectedPrev.toString('hex')) {
+        return fail({ ...where, reason: 'the hashed record names another position in the log than the one it is stored at' });
+      }
+      const disagreement = columnsDisagree(r, canonical);
+      if (disagreement) return fail({ ...where, reason: `the event was changed: ${disagreement}` });
       const leaf = leafHash(canonical);
       if (!r.stored_leaf || !(r.stored_leaf as Buffer).equals(leaf)) return fail({ ...where, reason: 'the stored Merkle leaf does not match the event' });
       heads.set(chain, hash);

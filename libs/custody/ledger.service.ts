@@ -13,7 +13,6 @@ import {
   rootAt,
   signCheckpoint,
   verifierKeyFromSigner,
-  encodeLedgerEvent,
   formatKeyId,
   CASE_LOG_FORMAT,
   type CaseLogHeader,
@@ -21,7 +20,7 @@ import {
   type SignerKey,
 } from '../ledger/index.js';
 import { ObjectStore } from '../storage/index.js';
-import { ledgerEventFromRow, ledgerSize, LEDGER_ROW_COLUMNS, nodeReader } from './ledger-append.js';
+import { ledgerSize, LEDGER_ROW_COLUMNS, nodeReader, storedLedgerEvent } from './ledger-append.js';
 import { verifyLedger, type LedgerVerification } from './ledger-verifier.js';
 import { recordCustodyEvent, type Justification } from './custody-recorder.js';
 import type { Principal, RequestContext } from '../identity/index.js';
@@ -120,7 +119,7 @@ export class LedgerService {
     return {
       leafIndex,
       treeSize,
-      leafHash: leafHash(encodeLedgerEvent(ledgerEventFromRow(event!))).toString('hex'),
+      leafHash: leafHash(storedLedgerEvent(event!).canonical).toString('hex'),
       proof: proof.map((p) => p.toString('hex')),
       nodeReads: read.reads,
     };
@@ -151,7 +150,7 @@ export class LedgerService {
         context: reader.context,
         details: { returned: found.length },
       });
-      return found.map((r) => ({ event: ledgerEventFromRow(r), hash: (r.hash as Buffer).toString('hex') }));
+      return found.map((r) => ({ event: storedLedgerEvent(r).event, hash: (r.hash as Buffer).toString('hex') }));
     });
   }
 
@@ -166,7 +165,7 @@ export class LedgerService {
     const events: CaseLogLine[] = [];
     for (const r of found) {
       const proof = await inclusionProof(Number(r.leaf_index), cp.treeSize, read);
-      events.push({ event: ledgerEventFromRow(r), hash: (r.hash as Buffer).toString('hex'), proof: proof.map((p) => p.toString('hex')) });
+      events.push({ event: storedLedgerEvent(r).event, hash: (r.hash as Buffer).toString('hex'), proof: proof.map((p) => p.toString('hex')) });
     }
     await this.ds.transaction((tx) =>
       recordCustodyEvent(tx, {

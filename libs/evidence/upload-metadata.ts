@@ -1,4 +1,4 @@
-import { AppError, isUuid, type HashAlgorithm } from '../core/index.js';
+import { AppError, canonicalUuid, isUuid, type HashAlgorithm } from '../core/index.js';
 
 /** What a client says about a file when it starts an upload (tus Upload-Metadata). */
 export interface UploadDeclaration {
@@ -29,9 +29,10 @@ const bad = (message: string, details?: Record<string, unknown>) => new AppError
 export function parseUploadMetadata(meta: Record<string, string | null | undefined>): UploadDeclaration {
   const unknown = Object.keys(meta).filter((k) => !(UPLOAD_METADATA_KEYS as readonly string[]).includes(k));
   if (unknown.length) throw bad(`Unknown Upload-Metadata key(s): ${unknown.join(', ')}; allowed: ${UPLOAD_METADATA_KEYS.join(', ')}`);
-  const caseId = meta.caseId ?? '';
+  // Ids are canonical from here on (any letter case accepted), as every custody event names them.
+  const caseId = canonicalUuid(meta.caseId) ?? '';
   if (!isUuid(caseId)) throw bad('Upload-Metadata must name the case: caseId (the case id)');
-  const exhibitId = meta.exhibitId || null;
+  const exhibitId = meta.exhibitId ? (canonicalUuid(meta.exhibitId) ?? meta.exhibitId) : null;
   const exhibitRef = meta.exhibitRef || null;
   if ((exhibitId === null) === (exhibitRef === null)) {
     throw bad('Upload-Metadata must name the exhibit by exactly one of exhibitId (the exhibit id) or exhibitRef (its reference, e.g. JS/1)');

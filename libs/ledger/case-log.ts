@@ -63,7 +63,9 @@ export function verifyCaseLog(text: string, trustedKey: VerifierKey | string): C
       return bad(n, 'not JSON', i - 1);
     }
     const e = entry.event;
-    if (!e || e.caseId !== header.caseId || e.chain !== chainName(header.caseId)) return bad(n, 'the event does not belong to this case', i - 1);
+    // Ids compare case-insensitively: events recorded before ids were canonical at the API's boundary may spell the case in upper case.
+    const sameCase = (a: unknown, b: string) => typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
+    if (!e || !sameCase(e.caseId, header.caseId) || !sameCase(e.chain, chainName(header.caseId))) return bad(n, 'the event does not belong to this case', i - 1);
     if (e.leafIndex <= lastLeaf) return bad(n, 'events are out of ledger order', i - 1);
     if (e.prevHash !== prev.toString('hex')) return bad(n, 'broken chain: an event before this one is missing or was changed', i - 1);
     let canonical: Buffer;

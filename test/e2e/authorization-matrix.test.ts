@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { verifyLedger } from '../../libs/custody/index.js';
+import { verifierKeyFromSigner } from '../../libs/ledger/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
+import { createScratchDatabase } from '../support/test-env.js';
 
 /**
  * Every endpoint x every kind of caller, from one table. The last test compares the table with
@@ -39,11 +42,14 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
   let cancelId: string;
   let spare: TestUser;
   let n = 0;
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
 
   const withHeaders = (a: Actor): Record<string, string> => (a === 'supervisorNoReason' || a === 'auditorNoReason' || a === 'anonymous' ? {} : JUSTIFY);
 
   beforeAll(async () => {
-    await h.start();
+    // A database of its own, so the whole ledger can be verified after every route was called.
+    scratch = await createScratchDatabase();
+    await h.start({ DATABASE_URL: scratch.url, INGEST_MAX_CONCURRENT_UPLOADS_PER_USER: 100 });
     who.oic = await h.user('oic', 'investigator');
     who.investigator = await h.user('inv', 'investigator');
     who.analyst = await h.user('analyst', 'forensic_analyst');
@@ -71,14 +77,15 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     expect(x.status).toBe(201);
     exhibitId = x.body.id as string;
     // Two open uploads of the officer in the case: one to read and write, one to cancel.
-    for (const name of ['upload', 'cancel']) {
-      const u = await h.call('POST', '/api/v1/uploads', { token: who.oic.token, headers: tusCreate(name) });
-      expect(u.status).toBe(201);
-      const id = u.headers.get('location')!.split('/').pop()!;
-      if (name === 'upload') uploadId = id;
-      else cancelId = id;
-    }
+    uploadId = await newUpload('upload');
+    cancelId = await newUpload('cancel');
   });
+
+  const newUpload = async (name: string): Promise<string> => {
+    const u = await h.call('POST', '/api/v1/uploads', { token: who.oic.token, headers: tusCreate(name) });
+    expect(u.status).toBe(201);
+    return u.headers.get('location')!.split('/').pop()!;
+  };
 
   const b64 = (v: string) => Buffer.from(v).toString('base64');
   const tusCreate = (filename: string) => ({
@@ -86,7 +93,10 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     'upload-length': '10',
     'upload-metadata': `caseId ${b64(caseId)},exhibitId ${b64(exhibitId)},filename ${b64(filename)}`,
   });
-  afterAll(() => h.stop());
+  afterAll(async () => {
+    await h.stop();
+    await scratch?.drop();
+  });
 
   const ensureSpareMember = async () => {
     await h.call('PUT', `/api/v1/cases/${caseId}/members/${spare.id}`, { token: who.oic.token, body: { caseRole: 'reviewer' } });
@@ -173,6 +183,68 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     const covered = new Set(ROWS.map((r) => `${r.method} ${r.route}`));
     expect(served.filter((s) => !PUBLIC.includes(s) && !covered.has(s))).toEqual([]);
     expect([...covered].filter((c) => !served.includes(c))).toEqual([]);
+  });
+
+  it('takes ids in any letter case as the canonical id, other spellings as unknown ids, and the ledger still verifies', async () => {
+    const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+    const spellings: Record<string, (u: string) => string> = {
+      upper: (u) => u.toUpperCase(),
+      mixed: (u) => u.replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c)),
+      braces: (u) => `{${u}}`,
+      bare: (u) => u.replace(/-/g, ''),
+    };
+    const actors: Exclude<Actor, 'anonymous'>[] = ['oic', 'supervisorWithReason', 'auditorWithReason', 'outsider'];
+    let called = 0;
+    for (const row of [...ROWS, DISCLOSURE_ROW]) {
+      if (!row.path().match(UUID)) continue;
+      for (const [name, spell] of Object.entries(spellings)) {
+        for (const actor of actors) {
+          await row.before?.();
+          // tus rows change their upload: cancel a fresh one each time, and append at its current offset.
+          const extra: Record<string, string> = {};
+          if (row.route === '/api/v1/uploads/{uploadId}' && row.method === 'DELETE') cancelId = await newUpload('cancel');
+          if (row.route === '/api/v1/uploads/{uploadId}' && row.method === 'PATCH') {
+            const head = await h.call('HEAD', `/api/v1/uploads/${uploadId}`, { token: who.oic.token, headers: { 'tus-resumable': '1.0.0' } });
+            extra['upload-offset'] = head.headers.get('upload-offset')!;
+          }
+          const res = await h.call(row.method, row.path().replace(UUID, spell), {
+            token: who[actor].token,
+            body: row.body?.(),
+            rawBody: row.tus?.body,
+            headers: { ...withHeaders(actor), ...row.tus?.headers(), ...extra },
+          });
+          called++;
+          const canonical = row.expect[actor];
+          // Upper and mixed case name the same object; any other spelling is an unknown id in a path
+          // (a malformed filter in a query), unless the caller's global role was refused first.
+          const unknown = row.path().includes('?') ? 400 : 404;
+          const expected = name === 'upper' || name === 'mixed' || (canonical === 403 && res.body.code === 'ROLE_NOT_ALLOWED') ? canonical : unknown;
+          expect({ route: `${row.method} ${row.route}`, name, actor, status: res.status }).toEqual({ route: `${row.method} ${row.route}`, name, actor, status: expected });
+        }
+      }
+    }
+    expect(called).toBeGreaterThan(200);
+    // An upload declared with upper-case ids in its tus metadata is filed under the canonical ones.
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    const upload = await h.call('POST', '/api/v1/uploads', {
+      token: who.oic.token,
+      headers: { 'tus-resumable': '1.0.0', 'upload-length': '10', 'upload-metadata': `caseId ${b64(caseId.toUpperCase())},exhibitId ${b64(exhibitId.toUpperCase())},filename ${b64('upper.bin')}` },
+    });
+    expect(upload.status).toBe(201);
+    const status = await h.call('GET', `/api/v1/uploads/${upload.headers.get('location')!.split('/').pop()!.toUpperCase()}`, { token: who.oic.token });
+    expect(status.status).toBe(200);
+    expect(status.body).toMatchObject({ caseId, exhibitId });
+
+    // No event names an id in another spelling than the database's, and the whole ledger verifies.
+    const spelled = await h.ds.query(
+      `SELECT count(*)::int AS n FROM custody_events WHERE position(convert_to(upper($1), 'UTF8') IN canonical) > 0 OR position(convert_to(upper($2), 'UTF8') IN canonical) > 0`,
+      [caseId, exhibitId],
+    );
+    expect(spelled[0].n).toBe(0);
+    const result = await verifyLedger(h.ds, verifierKeyFromSigner(h.config.LEDGER_SIGNING_KEY));
+    expect(result.problem).toBeUndefined();
+    expect(result.ok).toBe(true);
+    expect(result.events).toBeGreaterThan(100);
   });
 
   it('answers a guessed case id of another case exactly like a missing one', async () => {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { APP_CONFIG, type AppConfig } from '../../../libs/config/index.js';
-import { AppError, isUuid } from '../../../libs/core/index.js';
+import { AppError, canonicalUuid } from '../../../libs/core/index.js';
 import { EvidenceFilesService, fileIdFromKey, parseUploadMetadata, uploadKey } from '../../../libs/evidence/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
 import { createRedis } from '../../../libs/queue/index.js';
@@ -77,7 +77,10 @@ export class TusUploadServer implements OnApplicationShutdown {
       // The upload id is a fresh UUID (never from the client); the object key is derived from it.
       namingFunction: () => uploadKey(randomUUID()),
       generateUrl: (_req, { proto, host, path, id }) => `${proto}://${host}${path}/${fileIdFromKey(id)}`,
-      getFileIdFromRequest: (_req, lastPath) => (isUuid(lastPath) ? uploadKey(lastPath.toLowerCase()) : undefined),
+      getFileIdFromRequest: (_req, lastPath) => {
+        const id = canonicalUuid(lastPath);
+        return id ? uploadKey(id) : undefined;
+      },
       onUploadCreate: async (_req, upload) => {
         const { principal, context } = this.current();
         const declaration = parseUploadMetadata(upload.metadata ?? {});

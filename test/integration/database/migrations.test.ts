@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
@@ -10,7 +11,7 @@ import { IdentityService } from '../../../libs/identity/index.js';
 import { PasswordHasher } from '../../../libs/identity/password-hasher.js';
 import { verifyLedger } from '../../../libs/custody/index.js';
 import { MIGRATIONS } from '../../../libs/database/schema.js';
-import { verifierKeyFromSigner } from '../../../libs/ledger/index.js';
+import { chainHash, encodeLedgerEvent, GENESIS_HASH, leafHash, verifierKeyFromSigner, type LedgerEvent } from '../../../libs/ledger/index.js';
 import { CLI, cliOptions, createScratchDatabase, testConfig } from '../../support/test-env.js';
 
 const run = promisify(execFile);
@@ -120,6 +121,57 @@ describe('the ledger migration on a database that already has custody events', (
   });
 });
 
+describe('the migration that stores each event\'s hashed bytes', () => {
+  it('recovers the exact bytes of an event hashed with an upper-case id (the old bug), and the ledger then verifies', async () => {
+    const scratch = await createScratchDatabase();
+    const before = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    (before.options as { migrations: unknown[] }).migrations = MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name.startsWith('LedgerEventBytes')));
+    await before.initialize();
+    let caseId = '';
+    try {
+      await runMigrations(before);
+      await before.transaction(async (tx) => {
+        await tx.query(`SELECT set_config('dems.custody_event_recorded', 'on', true)`);
+        const [user] = await tx.query(`INSERT INTO users (username, display_name, role) VALUES ('old-user', 'Old', 'investigator') RETURNING id`);
+        const [kase] = await tx.query(`INSERT INTO cases (urn, title, created_by) VALUES ('01AB1234523', 'Old case', $1) RETURNING id`, [user.id]);
+        caseId = kase.id;
+        // What the old code recorded for GET /cases/<ID IN UPPER CASE>: the hash covers the upper-case spelling.
+        const event: LedgerEvent = {
+          v: 1, id: randomUUID(), leafIndex: 0, chain: `case:${caseId.toUpperCase()}`, prevHash: GENESIS_HASH.toString('hex'),
+          occurredAt: new Date('2026-11-01T10:00:00.000Z').toISOString(), type: 'case.consulted', operation: 'consultation', caseId: caseId.toUpperCase(),
+          actor: { id: user.id, role: 'supervisor' }, object: { type: 'case', id: caseId.toUpperCase(), version: null, sha256: null },
+          justification: { code: 'supervision', text: 'weekly review' }, recipient: null, outcome: 'success', clientAddress: '127.0.0.1', requestId: null, details: {},
+        };
+        const bytes = encodeLedgerEvent(event);
+        await tx.query(
+          `INSERT INTO custody_events (id, occurred_at, type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, justification_code, justification_text,
+             outcome, client_address, details, prev_hash, hash, leaf_index)
+           VALUES ($1, $2, 'case.consulted', 'consultation', $3, $4, 'supervisor', 'case', $5, 'supervision', 'weekly review', 'success', '127.0.0.1', '{}', $6, $7, 0)`,
+          [event.id, event.occurredAt, caseId.toUpperCase(), user.id, caseId.toUpperCase(), GENESIS_HASH, chainHash(GENESIS_HASH, bytes)],
+        );
+        await tx.query(`INSERT INTO ledger_nodes (level, idx, hash) VALUES (0, 0, $1)`, [leafHash(bytes)]);
+      });
+    } finally {
+      await before.destroy();
+    }
+    const ds = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    await ds.initialize();
+    try {
+      await runMigrations(ds);
+      const [row] = await ds.query(`SELECT case_id, canonical FROM custody_events WHERE leaf_index = 0`);
+      expect(row.case_id).toBe(caseId);
+      expect(JSON.parse(row.canonical.toString('utf8'))).toMatchObject({ caseId: caseId.toUpperCase(), chain: `case:${caseId.toUpperCase()}` });
+      const result = await verifyLedger(ds, verifierKeyFromSigner(testConfig().LEDGER_SIGNING_KEY));
+      expect(result).toMatchObject({ ok: true, events: 1 });
+      // The stored bytes are guarded like every other column.
+      await expect(ds.query(`UPDATE custody_events SET canonical = '\\x00'`)).rejects.toThrow(/append-only/);
+    } finally {
+      await ds.destroy();
+      await scratch.drop();
+    }
+  });
+});
+
 describe('the dems_app role the service runs as', () => {
   it('reads and writes ordinary tables but can only append to the custody log, and cannot disable its guards', async () => {
     const scratch = await createScratchDatabase();
@@ -138,7 +190,7 @@ describe('the dems_app role the service runs as', () => {
       await app.query(`UPDATE users SET display_name = 'y' WHERE username = 'app-made'`);
       await app.query(`BEGIN`);
       await app.query(`SELECT set_config('dems.custody_event_recorded', 'on', true)`);
-      await app.query(`INSERT INTO custody_events (type, s62_operation, outcome, prev_hash, hash, leaf_index) VALUES ('t', 'consultation', 'success', '\\x00', '\\x00', 0)`);
+      await app.query(`INSERT INTO custody_events (type, s62_operation, outcome, prev_hash, hash, leaf_index, canonical) VALUES ('t', 'consultation', 'success', '\\x00', '\\x00', 0, '\\x00')`);
       await app.query(`COMMIT`);
       await expect(app.query(`UPDATE custody_events SET type = 'x'`)).rejects.toThrow(/permission denied/);
       await expect(app.query(`DELETE FROM ledger_nodes`)).rejects.toThrow(/permission denied/);

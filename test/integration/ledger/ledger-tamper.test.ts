@@ -124,9 +124,23 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
     await superuser(`UPDATE custody_events SET justification_text = 'nothing to see here' WHERE leaf_index = $1`, [row.leaf_index]);
     const broken = await verifyCli();
     expect(broken.code).toBe(1);
-    expect(broken.result.problem).toMatchObject({ leafIndex: Number(row.leaf_index), reason: expect.stringContaining('hash does not match') });
+    // The hashed bytes are intact, so the edit shows as columns that no longer say what was recorded.
+    expect(broken.result.problem).toMatchObject({ leafIndex: Number(row.leaf_index), reason: expect.stringContaining('stored columns (justification) differ') });
 
     await superuser(`UPDATE custody_events SET justification_text = $2 WHERE leaf_index = $1`, [row.leaf_index, row.justification_text]);
+    expect((await verifyCli()).code).toBe(0);
+  });
+
+  it('names the event whose hashed bytes a superuser edited', async () => {
+    const [row] = await h.ds.query(`SELECT leaf_index, canonical FROM custody_events WHERE type = 'case.consulted' ORDER BY leaf_index LIMIT 1`);
+    const edited = Buffer.from((row.canonical as Buffer).toString('utf8').replace(/"outcome":"success"/, '"outcome":"denied"'));
+    expect(edited.equals(row.canonical)).toBe(false);
+    await superuser(`UPDATE custody_events SET canonical = $2, outcome = 'denied' WHERE leaf_index = $1`, [row.leaf_index, edited]);
+    const broken = await verifyCli();
+    expect(broken.code).toBe(1);
+    expect(broken.result.problem).toMatchObject({ leafIndex: Number(row.leaf_index), reason: expect.stringContaining('hash does not match') });
+
+    await superuser(`UPDATE custody_events SET canonical = $2, outcome = 'success' WHERE leaf_index = $1`, [row.leaf_index, row.canonical]);
     expect((await verifyCli()).code).toBe(0);
   });
 
