@@ -8,14 +8,18 @@ node_check
 # Tests use .env.example's defaults (never a developer's .env) with their own database,
 # queue prefix and buckets, so they cannot touch a running development service's data.
 load_env .env.example
-export NODE_ENV=test LOG_LEVEL=silent QUEUE_PREFIX=dems-test \
-  S3_BUCKET_ORIGINALS=dems-test-originals S3_BUCKET_WORKING=dems-test-working DEMO_ADMIN_PASSWORD=
+# DEMS_TEST_ID names this run's database, queue prefix and buckets (default: test), so two runs on
+# one machine (two developers, or a developer and CI) do not recreate each other's database.
+TEST_ID="${DEMS_TEST_ID:-test}"
+[[ "$TEST_ID" =~ ^[a-z0-9]{1,20}$ ]] || die "DEMS_TEST_ID must be 1-20 lower-case letters or digits"
+export NODE_ENV=test LOG_LEVEL=silent QUEUE_PREFIX="dems-$TEST_ID" \
+  S3_BUCKET_ORIGINALS="dems-$TEST_ID-originals" S3_BUCKET_WORKING="dems-$TEST_ID-working" DEMO_ADMIN_PASSWORD=
 ensure_packages
 ensure_node_modules
 ensure_services
-export DATABASE_URL="${DATABASE_URL%/*}/dems_test"
+export DATABASE_URL="${DATABASE_URL%/*}/dems_$TEST_ID"
 ensure_database fresh
-redis-cli -u "$REDIS_URL" --scan --pattern 'dems-test*' | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+redis-cli -u "$REDIS_URL" --scan --pattern "dems-$TEST_ID:*" | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
 
 say "lint"; npm run --silent lint
 say "type-check"; npm run --silent typecheck
@@ -23,9 +27,9 @@ say "build"; npm run --silent build
 say "jest: unit, integration, e2e"
 status=0
 node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js --runInBand \
-  --json --outputFile=.local/jest-results.json "$@" || status=$?
+  --json --outputFile=".local/jest-results-$TEST_ID.json" "$@" || status=$?
 node -e '
   const r = require(process.argv[1]);
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
-' "$ROOT/.local/jest-results.json" 2>/dev/null || true
+' "$ROOT/.local/jest-results-$TEST_ID.json" 2>/dev/null || true
 exit $status
