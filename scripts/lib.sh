@@ -29,10 +29,12 @@ node_check() {
 ensure_packages() { # [with-swift]
   local want=() bin pkg
   for pair in ffmpeg:ffmpeg ffprobe:ffmpeg ewfverify:ewf-tools ewfinfo:ewf-tools curl:curl psql:postgresql-client \
-              pg_isready:postgresql-client redis-cli:redis-tools; do
+              pg_isready:postgresql-client redis-cli:redis-tools heif-convert:libheif-examples heif-enc:libheif-examples; do
     bin=${pair%%:*}; pkg=${pair##*:}
     command -v "$bin" >/dev/null || want+=("$pkg")
   done
+  # libs/media burns captions with this exact font file (court copies, contact sheets).
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || want+=(fonts-dejavu-core)
   if [ "${1:-}" = with-swift ]; then
     for pair in swift-proxy-server:swift-proxy swift-object-server:swift-object swift-container-server:swift-container \
                 swift-account-server:swift-account swift-ring-builder:swift memcached:memcached; do
