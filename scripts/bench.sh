@@ -9,9 +9,12 @@ load_env .env.example
 export NODE_ENV=test LOG_LEVEL=warn S3_BUCKET_ORIGINALS=dems-bench-originals S3_BUCKET_WORKING=dems-bench-working
 ensure_packages
 ensure_node_modules
+say "build"; npm run --silent build
+# Signing secrets of the bench's own, kept between runs like its database.
+node dist/apps/cli/main.js admin init-secrets --dotenv .local/bench-secrets.env --origin bench.local/ledger >/dev/null
+load_env .local/bench-secrets.env
 ensure_services
 # A database of its own, seeded by the benchmarks that need data (kept between runs).
 export DATABASE_URL="${DATABASE_URL%/*}/dems_bench"
 ensure_database
-say "build"; npm run --silent build
 node --expose-gc dist/bench/run.js "$@"

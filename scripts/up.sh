@@ -4,14 +4,16 @@
 source "$(dirname "$0")/lib.sh"
 
 node_check
-if [ ! -f .env ]; then cp .env.example .env; say "created .env from .env.example (edit it to change settings)"; fi
-load_env .env
+if [ ! -f .env ]; then cp .env.example .env; chmod 600 .env; say "created .env from .env.example (edit it to change settings)"; fi
 ensure_packages
 ensure_node_modules
-ensure_services
-ensure_database
 say "building"
 npm run --silent build
+# This installation's own token and ledger signing secrets (never the published examples).
+node dist/apps/cli/main.js admin init-secrets --dotenv .env | sed 's/^/    /'
+load_env .env
+ensure_services
+ensure_database
 say "applying migrations"
 node dist/apps/cli/main.js admin migrate
 admin_msg=$(node dist/apps/cli/main.js admin create-admin)

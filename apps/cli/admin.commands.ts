@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../libs/config/index.js';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { isPublishedSecret, loadConfig } from '../../libs/config/index.js';
+import { generateSignerKey, verifierKeyFromSigner } from '../../libs/ledger/index.js';
 import { createDataSource, pendingMigrations, runMigrations } from '../../libs/database/index.js';
 import { IdentityService } from '../../libs/identity/index.js';
 import { QueueService } from '../../libs/queue/index.js';
@@ -28,6 +31,32 @@ export function registerAdminCommands(program: Command): void {
       } finally {
         await ds.destroy();
       }
+    });
+
+  admin
+    .command('init-secrets')
+    .description('give an installation its own AUTH_JWT_SECRET and LEDGER_SIGNING_KEY in an env file (kept when already set to a value of its own)')
+    .option('--dotenv <file>', 'the file to complete (created if missing)', '.env')
+    .option('--origin <name>', 'the ledger log origin for a new signing key (default: evidence.local/<random>/ledger)')
+    .action((opts: { dotenv: string; origin?: string }) => {
+      const text = existsSync(opts.dotenv) ? readFileSync(opts.dotenv, 'utf8') : '';
+      const current = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(text)?.[1]?.trim().replace(/^"(.*)"$/, '$1') ?? '';
+      const made: Record<string, string> = {};
+      const jwt = current('AUTH_JWT_SECRET');
+      if (!jwt || jwt.length < 32 || isPublishedSecret(jwt)) made.AUTH_JWT_SECRET = randomBytes(32).toString('base64url');
+      const ledger = current('LEDGER_SIGNING_KEY');
+      if (!ledger || isPublishedSecret(ledger)) made.LEDGER_SIGNING_KEY = generateSignerKey(opts.origin ?? `evidence.local/${randomBytes(4).toString('hex')}/ledger`);
+      let out = text;
+      for (const [name, value] of Object.entries(made)) {
+        const line = `${name}=${value}`;
+        out = new RegExp(`^${name}=.*$`, 'm').test(out) ? out.replace(new RegExp(`^${name}=.*$`, 'm'), () => line) : `${out}${out && !out.endsWith('\n') ? '\n' : ''}${line}\n`;
+      }
+      if (Object.keys(made).length) writeFileSync(opts.dotenv, out, { mode: 0o600 });
+      for (const name of ['AUTH_JWT_SECRET', 'LEDGER_SIGNING_KEY']) {
+        console.log(made[name] ? `${name}: generated a new one in ${opts.dotenv}` : `${name}: kept the installation's own value`);
+      }
+      const signer = made.LEDGER_SIGNING_KEY ?? ledger;
+      console.log(`ledger verifier key (publish this; witnesses and courts check checkpoints with it): ${verifierKeyFromSigner(signer)}`);
     });
 
   admin

@@ -1,13 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { generateSignerKey } from '../ledger/checkpoint.js';
 import { ConfigError, loadConfig, loadCliConfig } from './app-config.js';
+
+const PUBLISHED_JWT = 'dev-only-secret-change-me-0123456789abcdef';
+const PUBLISHED_LEDGER = 'PRIVATE+KEY+dems.dev.local/ledger+c497631e+AdrY2JlYiIlmqHmHAYbiQ7pvVv3dbgNTA3/1Hv6H1g2m';
 
 const minimal = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/dems',
   REDIS_URL: 'redis://127.0.0.1:6379',
   S3_ACCESS_KEY_ID: 'dems:dev',
   S3_SECRET_ACCESS_KEY: 'secret',
-  AUTH_JWT_SECRET: 'x'.repeat(32),
-  LEDGER_SIGNING_KEY: 'PRIVATE+KEY+dems.dev.local/ledger+c497631e+AdrY2JlYiIlmqHmHAYbiQ7pvVv3dbgNTA3/1Hv6H1g2m',
+  AUTH_JWT_SECRET: randomBytes(32).toString('base64url'),
+  LEDGER_SIGNING_KEY: generateSignerKey('spec.local/ledger'),
 };
 
 function problems(env: Record<string, string | undefined>): ConfigError['problems'] {
@@ -66,6 +71,17 @@ describe('loadConfig', () => {
       expect((e as Error).message).toMatch(/REDIS_URL is required/);
       expect((e as Error).message).toMatch(/\.env\.example/);
     }
+  });
+
+  it.each(['development', 'production'])('refuses the secrets this repository ever published (NODE_ENV=%s)', (nodeEnv) => {
+    const found = problems({ ...minimal, NODE_ENV: nodeEnv, AUTH_JWT_SECRET: PUBLISHED_JWT, LEDGER_SIGNING_KEY: PUBLISHED_LEDGER });
+    expect(found.map((p) => p.variable).sort()).toEqual(['AUTH_JWT_SECRET', 'LEDGER_SIGNING_KEY']);
+    expect(found.every((p) => /published example/.test(p.problem))).toBe(true);
+    expect(problems({ ...minimal, NODE_ENV: nodeEnv, AUTH_JWT_SECRET: 'compose-dev-secret-change-me-0123456789' })).toHaveLength(1);
+  });
+
+  it('allows the published secrets only in the test suite', () => {
+    expect(loadConfig({ ...minimal, NODE_ENV: 'test', AUTH_JWT_SECRET: PUBLISHED_JWT, LEDGER_SIGNING_KEY: PUBLISHED_LEDGER }).NODE_ENV).toBe('test');
   });
 
   it('parses booleans and numbers', () => {

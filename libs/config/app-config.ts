@@ -46,6 +46,25 @@ function isSignerKey(v: string): boolean {
   }
 }
 
+/**
+ * Every secret value this repository has ever published (examples, compose fall-backs). Kept
+ * verbatim so that a deployment started from a copied example is refused, never quietly run.
+ */
+const PUBLISHED_SECRETS = new Set([
+  'dev-only-secret-change-me-0123456789abcdef',
+  'compose-dev-secret-change-me-0123456789',
+  'PRIVATE+KEY+dems.dev.local/ledger+c497631e+AdrY2JlYiIlmqHmHAYbiQ7pvVv3dbgNTA3/1Hv6H1g2m',
+]);
+
+export function isPublishedSecret(value: string): boolean {
+  return PUBLISHED_SECRETS.has(value.trim()) || /change-?me/i.test(value);
+}
+
+export const GENERATE_HINT = {
+  jwt: `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))" (npm run up writes one into .env)`,
+  ledger: '`dems admin ledger-key --name <origin>` (npm run up writes one into .env)',
+};
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -89,6 +108,7 @@ export const configSchema = z.object({
   AUTH_REFRESH_TOKEN_TTL_SECONDS: int(300, 90 * 86400).default(7 * 86400),
   AUTH_LOGIN_MAX_FAILURES: int(1, 100).default(5),
   AUTH_LOGIN_LOCK_SECONDS: int(1, 86400).default(900),
+  AUTH_API_TOKEN_DEFAULT_DAYS: int(1, 366).default(90),
 
   LEDGER_SIGNING_KEY: z
     .string()
@@ -134,6 +154,17 @@ export const configSchema = z.object({
   OIDC_ROLE_CLAIM: z.string().regex(/^\S+$/, { message: 'must be a claim name' }).optional(),
   OIDC_DEFAULT_ROLE: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }).optional(),
   OIDC_ALLOW_INSECURE_HTTP: bool.default(false),
+}).superRefine((c, ctx) => {
+  // Secrets published in this repository (examples, compose defaults) sign anyone's tokens and
+  // checkpoints: refused everywhere but in the test suite.
+  if (c.NODE_ENV !== 'test') {
+    if (isPublishedSecret(c.AUTH_JWT_SECRET)) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: `is a published example value that anyone can sign tokens with; generate your own: ${GENERATE_HINT.jwt}` });
+    }
+    if (isPublishedSecret(c.LEDGER_SIGNING_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['LEDGER_SIGNING_KEY'], message: `is a published example key that anyone can sign checkpoints with; generate your own: ${GENERATE_HINT.ledger}` });
+    }
+  }
 }).superRefine((c, ctx) => {
   if (!c.OIDC_ISSUER_URL) return;
   for (const name of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_REDIRECT_URL'] as const) {

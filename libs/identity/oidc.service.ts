@@ -158,7 +158,7 @@ export class OidcService {
     }
 
     const userId = await this.resolveUser(issuer, idClaims.sub, claims, clientAddress);
-    return this.auth.issueForUser(userId);
+    return this.auth.issueForUser(userId, clientAddress);
   }
 
   private async resolveUser(issuer: string, subject: string, claims: Claims, clientAddress?: string): Promise<string> {

@@ -6,6 +6,8 @@ export interface Principal {
   username: string;
   role: Role;
   via: 'access_token' | 'api_token';
+  /** The interactive sign-in session (access tokens only); API tokens belong to none. */
+  sessionId?: string;
 }
 
 /** Where a request came from, recorded with every s.62 entry. */

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppError, isUuid } from '../core/index.js';
 import { one, rows } from '../database/sql.js';
 import { PasswordHasher } from './password-hasher.js';
+import { assertPasswordAcceptable } from './password-policy.js';
 import type { Role } from './roles.js';
 
 export interface User {
@@ -11,6 +12,8 @@ export interface User {
   displayName: string;
   role: Role;
   isActive: boolean;
+  /** Set while failed sign-ins keep the account locked. */
+  lockedUntil: Date | null;
   createdAt: Date;
 }
 
@@ -21,7 +24,8 @@ export interface NewUser {
   password: string;
 }
 
-const COLUMNS = `id, username, display_name AS "displayName", role, is_active AS "isActive", created_at AS "createdAt"`;
+const COLUMNS = `id, username, display_name AS "displayName", role, is_active AS "isActive",
+  CASE WHEN locked_until > now() THEN locked_until END AS "lockedUntil", created_at AS "createdAt"`;
 
 /** Accounts, managed by administrators. */
 @Injectable()
@@ -31,6 +35,7 @@ export class UsersService {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
   async create(input: NewUser): Promise<User> {
+    assertPasswordAcceptable(input.password, input.username);
     const hash = await this.hasher.hash(input.password);
     try {
       return (await one<User>(

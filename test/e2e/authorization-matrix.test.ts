@@ -41,6 +41,7 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
   let uploadId: string;
   let cancelId: string;
   let spare: TestUser;
+  let managed: TestUser;
   let n = 0;
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
 
@@ -63,6 +64,7 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     who.cps = await h.user('cps', 'cps_prosecutor');
     who.admin = await h.user('admin', 'administrator');
     spare = await h.user('spare', 'investigator');
+    managed = await h.user('managed', 'investigator');
 
     const c = await h.call('POST', '/api/v1/cases', { token: who.oic.token, body: { urn: freshUrn(), title: 'Matrix case' } });
     expect(c.status).toBe(201);
@@ -111,6 +113,13 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'GET', route: '/api/v1/users', path: () => '/api/v1/users', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401) },
     { method: 'POST', route: '/api/v1/users', path: () => '/api/v1/users', body: () => ({ username: `made-${++n}-${Date.now() % 100000}`, displayName: 'Made', role: 'investigator', password: 'a-long-password-1' }), expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 401) },
     { method: 'GET', route: '/api/v1/users/{userId}', path: () => `/api/v1/users/${spare.id}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401) },
+    { method: 'POST', route: '/api/v1/users/{userId}/deactivate', path: () => `/api/v1/users/${managed.id}/deactivate`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401) },
+    { method: 'POST', route: '/api/v1/users/{userId}/activate', path: () => `/api/v1/users/${managed.id}/activate`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401) },
+    { method: 'POST', route: '/api/v1/users/{userId}/unlock', path: () => `/api/v1/users/${managed.id}/unlock`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401) },
+    { method: 'POST', route: '/api/v1/users/{userId}/end-sessions', path: () => `/api/v1/users/${managed.id}/end-sessions`, body: () => ({ revokeApiTokens: false }), expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401) },
+    { method: 'GET', route: '/api/v1/me/sessions', path: () => '/api/v1/me/sessions', expect: e(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401) },
+    { method: 'DELETE', route: '/api/v1/me/sessions/{sessionId}', path: () => '/api/v1/me/sessions/00000000-0000-4000-8000-000000000000', expect: e(404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401) },
+    { method: 'POST', route: '/api/v1/me/password', path: () => '/api/v1/me/password', body: () => ({ currentPassword: 'not-the-password', newPassword: 'correct horse battery staple' }), expect: e(403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401) },
     { method: 'POST', route: '/api/v1/cases', path: () => '/api/v1/cases', body: () => ({ urn: freshUrn(), title: 'Another case' }), expect: e(201, 201, 403, 403, 201, 201, 201, 201, 403, 403, 403, 403, 401) },
     { method: 'GET', route: '/api/v1/cases', path: () => '/api/v1/cases', expect: e(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}', path: () => `/api/v1/cases/${caseId}`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },

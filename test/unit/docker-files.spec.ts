@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig } from '../../libs/config/index.js';
+import { randomBytes } from 'node:crypto';
+import { CONFIG_VARIABLES, isPublishedSecret, loadConfig } from '../../libs/config/index.js';
+import { generateSignerKey } from '../../libs/ledger/index.js';
 
 // No Docker engine runs where the tests run, so the compose file and Dockerfile are checked as
 // documents: the services, health checks and volumes exist, and the environment they give the
@@ -22,10 +24,21 @@ const compose = parse(readFileSync('docker/compose.yaml', 'utf8'), { merge: true
   volumes: Record<string, unknown>;
 };
 
-/** Resolves ${VAR:-default} the way compose does with nothing set in the shell. */
+/** An installation's own secrets, as an operator sets them for the variables compose requires. */
+const OPERATOR_SET: Record<string, string> = {
+  AUTH_JWT_SECRET: randomBytes(32).toString('base64url'),
+  LEDGER_SIGNING_KEY: generateSignerKey('compose.test/ledger'),
+};
+
+/** Resolves ${VAR:-default} the way compose does with nothing set in the shell, and ${VAR:?error} with what the operator set. */
 function resolve(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1')]),
+    Object.entries(env).map(([k, v]) => [
+      k,
+      String(v)
+        .replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1')
+        .replace(/\$\{([A-Z0-9_]+):\?[^}]*\}/g, (_, name: string) => OPERATOR_SET[name] ?? ''),
+    ]),
   );
 }
 
@@ -58,6 +71,15 @@ describe('docker/compose.yaml', () => {
     expect(config.S3_ENDPOINT).toBe('http://minio:9000');
     expect(config.DATABASE_URL).toMatch(/@postgres:5432\//);
     expect(config.API_HOST).toBe('0.0.0.0');
+  });
+
+  it('requires the token and ledger secrets from the operator, with no fall-back value', () => {
+    const text = readFileSync('docker/compose.yaml', 'utf8');
+    for (const name of ['AUTH_JWT_SECRET', 'LEDGER_SIGNING_KEY']) {
+      expect(text).toMatch(new RegExp(`\\$\\{${name}:\\?[^}]+\\}`));
+      expect(text).not.toMatch(new RegExp(`\\$\\{${name}:?-`));
+    }
+    expect(text.split(/\s+/).filter((word) => isPublishedSecret(word.replace(/^\$\{[A-Z_]+:-|\}$/g, '')))).toEqual([]);
   });
 
   it('starts api and worker only after migrations succeeded', () => {

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { AuthService, UsersService, type Principal } from '../../../libs/identity/index.js';
+import { assertPasswordAcceptable, AuthService, PASSWORD_MAX_LENGTH, UsersService, type Principal } from '../../../libs/identity/index.js';
+import { AppError } from '../../../libs/core/index.js';
 import { ApiZodBody } from '../validation.js';
 import { Ctx, CurrentUser, Public } from './request-context.js';
 import type { RequestContext } from '../../../libs/identity/index.js';
@@ -10,7 +11,12 @@ const loginSchema = z.strictObject({ username: z.string().min(1).max(64), passwo
 const refreshSchema = z.strictObject({ refreshToken: z.string().min(1).max(200) });
 const apiTokenSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
+  // Tokens always expire: AUTH_API_TOKEN_DEFAULT_DAYS unless asked for.
   expiresInDays: z.number().int().min(1).max(366).optional(),
+});
+const passwordChangeSchema = z.strictObject({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH),
 });
 
 @ApiTags('auth')
@@ -39,7 +45,7 @@ export class AuthController {
   @Public()
   @Post('logout')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke a refresh token' })
+  @ApiOperation({ summary: 'Sign out: ends the session of this refresh token (its access tokens stop working at once)' })
   @ApiZodBody(refreshSchema)
   async logout(@Body({ schema: refreshSchema }) body: z.infer<typeof refreshSchema>) {
     await this.auth.logout(body.refreshToken);
@@ -62,16 +68,37 @@ export class MeController {
   }
 
   @Post('tokens')
-  @ApiOperation({ summary: 'Create a personal API token (for the CLI); it is shown once' })
+  @ApiOperation({ summary: 'Create a personal API token (for the CLI) from an interactive sign-in; it always expires and is shown once' })
   @ApiZodBody(apiTokenSchema)
   createToken(@CurrentUser() p: Principal, @Body({ schema: apiTokenSchema }) body: z.infer<typeof apiTokenSchema>) {
-    return this.auth.createApiToken(p.userId, body.name, body.expiresInDays);
+    return this.auth.createApiToken(p, body.name, body.expiresInDays);
   }
 
   @Get('tokens')
   @ApiOperation({ summary: 'My personal API tokens (never the secrets)' })
   listTokens(@CurrentUser() p: Principal) {
     return this.auth.listApiTokens(p.userId);
+  }
+
+  @Get('sessions')
+  @ApiOperation({ summary: 'My sign-in sessions, open ones first (the current one is marked)' })
+  sessions(@CurrentUser() p: Principal) {
+    return this.auth.listSessions(p.userId, p.sessionId);
+  }
+
+  @Delete('sessions/:sessionId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'End one of my sessions (e.g. a browser left signed in elsewhere): its tokens stop working at once' })
+  async endSession(@CurrentUser() p: Principal, @Param('sessionId') sessionId: string) {
+    if (!(await this.auth.endSession(p.userId, sessionId, 'ended_by_user'))) throw new AppError('SESSION_NOT_FOUND', 'No such open session', 404);
+  }
+
+  @Post('password')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Change my password; every other session and every API token of mine ends' })
+  @ApiZodBody(passwordChangeSchema)
+  changePassword(@CurrentUser() p: Principal, @Body({ schema: passwordChangeSchema }) body: z.infer<typeof passwordChangeSchema>) {
+    return this.auth.changePassword(p, body.currentPassword, body.newPassword, assertPasswordAcceptable);
   }
 
   @Delete('tokens/:tokenId')
