@@ -45,20 +45,44 @@ ensure_packages() { # [with-swift]
   if [ ${#want[@]} -gt 0 ]; then apt_install $(printf '%s\n' "${want[@]}" | sort -u); fi
 }
 
+# Installs the locked packages when the lock file's content changed since the last install (or
+# in CI). The lock file's SHA-256 is kept in node_modules: an mtime comparison re-ran npm ci after
+# every checkout. One install at a time per checkout (flock): two runs of the scripts at once
+# must not both rewrite node_modules under each other.
 ensure_node_modules() {
-  if [ "${CI:-}" = true ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  local want have
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  exec 9>"$ROOT/.local/run/npm-install.lock"
+  flock 9
+  have=$(cat node_modules/.dems-lock-sha256 2>/dev/null || true)
+  if [ "${CI:-}" = true ] || [ ! -d node_modules/.bin ]; then
     say "npm ci"
-    if ! npm ci --no-audit --no-fund --loglevel=error 2>.local/logs/npm-ci.log; then
-      # npm ci also insists on lock entries for other platforms' optional binaries; a registry
-      # mirror that lacks some of them makes it refuse a correct lock file. npm install then
-      # installs exactly the locked versions; the lock file must come out unchanged.
-      say "npm ci refused the lock file (see .local/logs/npm-ci.log); installing the locked versions with npm install"
-      cp package-lock.json .local/package-lock.before
-      npm install --no-audit --no-fund --loglevel=error
-      cmp -s package-lock.json .local/package-lock.before \
-        || { cp .local/package-lock.before package-lock.json; die "npm install wanted to change package-lock.json; run npm install yourself and commit the lock file"; }
-    fi
+    npm ci --no-audit --no-fund --loglevel=error 2>.local/logs/npm-ci.log || install_locked \
+      "npm ci refused the lock file (see .local/logs/npm-ci.log); installing the locked versions with npm install"
+    echo "$want" > node_modules/.dems-lock-sha256
+  elif [ "$want" != "$have" ]; then
+    # A developer's tree: bring node_modules to the lock in place (npm ci would delete it under
+    # any other process using it, such as a test run in another terminal).
+    install_locked "package-lock.json changed: installing the locked versions"
+    echo "$want" > node_modules/.dems-lock-sha256
   fi
+  flock -u 9
+}
+
+# npm ci also insists on lock entries for other platforms' optional binaries; a registry mirror
+# that lacks some of them makes it refuse a correct lock file. npm install then installs exactly
+# the locked versions; the lock file must come out unchanged.
+install_locked() { # message
+  say "$1"
+  cp package-lock.json .local/package-lock.before
+  npm install --no-audit --no-fund --loglevel=error
+  cmp -s package-lock.json .local/package-lock.before \
+    || { cp .local/package-lock.before package-lock.json; die "npm install wanted to change package-lock.json; run npm install yourself and commit the lock file"; }
+}
+    fi
+    echo "$want" > node_modules/.dems-lock-sha256
+  fi
+  flock -u 9
 }
 
 docker_engine() { [ "${DEMS_USE_DOCKER:-auto}" != no ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; }
