@@ -79,11 +79,6 @@ install_locked() { # message
   cmp -s package-lock.json .local/package-lock.before \
     || { cp .local/package-lock.before package-lock.json; die "npm install wanted to change package-lock.json; run npm install yourself and commit the lock file"; }
 }
-    fi
-    echo "$want" > node_modules/.dems-lock-sha256
-  fi
-  flock -u 9
-}
 
 docker_engine() { [ "${DEMS_USE_DOCKER:-auto}" != no ] && command -v docker >/dev/null && docker info >/dev/null 2>&1; }
 
