@@ -41,7 +41,7 @@ export function registerVerifyCommands(program: Command): void {
 
   verify
     .command('case-log <file>')
-    .description('check an exported case log offline: every event against its chain and the signed checkpoint (needs only the ledger public key)')
+    .description('check an exported case log offline: its signed extent (event count and chain head), every event against its chain and the signed checkpoint (needs only the ledger public key)')
     .requiredOption('--key <verifierKey>', 'the ledger verifier key (name+id+key), or @file holding it; get it from a trusted source, not from the log file')
     .option('--json', 'machine-readable output')
     .action((file: string, opts: { key: string; json?: boolean }) => {
@@ -54,8 +54,9 @@ export function registerVerifyCommands(program: Command): void {
       }
       const result = verifyCaseLog(text, key);
       if (opts.json) console.log(JSON.stringify(result, null, 2));
-      else if (result.ok) console.log(`case log OK: ${result.events} events, chained and included in the log signed at size ${result.treeSize}`);
-      else console.log(`case log BROKEN at line ${result.line}: ${result.reason}`);
+      else if (result.ok) {
+        console.log(`case log OK: case ${result.summary!.caseId}, all ${result.events} events the export signed (ending in ${result.summary!.head}), chained and included in the log signed at size ${result.treeSize}`);
+      } else console.log(`case log BROKEN at line ${result.line}: ${result.reason}`);
       process.exitCode = result.ok ? 0 : 1;
     });
 
@@ -70,7 +71,10 @@ export function registerVerifyCommands(program: Command): void {
       const api = new ApiClient();
       const { id } = await resolveCase(api, ref);
       const { body } = await api.get<{ header: CaseLogHeader; events: CaseLogLine[] }>(`/api/v1/cases/${id}/events/export`, { headers: justificationHeaders(opts) });
-      if (body.header?.format !== CASE_LOG_FORMAT) throw new ApiError(0, 'UNEXPECTED_ANSWER', 'The API did not answer with a case log');
+      if (body.header?.format !== CASE_LOG_FORMAT) {
+        const format = typeof body.header?.format === 'string' ? ` in format ${body.header.format}, where this dems writes ${CASE_LOG_FORMAT} (update the one that is older)` : '';
+        throw new ApiError(0, 'UNEXPECTED_ANSWER', `The API did not answer with a case log${format}`);
+      }
       writeFileSync(opts.out, [body.header, ...body.events].map((l) => JSON.stringify(l)).join('\n') + '\n', { mode: 0o600 });
       console.log(`wrote ${body.events.length} events to ${opts.out} (checkpoint signed by ${body.header.verifierKey.split('+')[0]})`);
     });

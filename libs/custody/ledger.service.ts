@@ -14,6 +14,8 @@ import {
   signCheckpoint,
   verifierKeyFromSigner,
   formatKeyId,
+  signCaseLogSummary,
+  GENESIS_HASH,
   CASE_LOG_FORMAT,
   type CaseLogHeader,
   type CaseLogLine,
@@ -156,7 +158,9 @@ export class LedgerService {
 
   /**
    * The case log for offline checking (`dems verify case-log`): a checkpoint is signed first so
-   * every event so far is covered, then each event comes with its inclusion proof against it.
+   * every event so far is covered, then each event comes with its inclusion proof against it,
+   * and a signed summary states the export's extent (how many events, the last one's chain hash,
+   * the checkpoint), so a copy with lines deleted or added fails instead of checking as a shorter log.
    */
   async exportCaseLog(caseId: string, reader: { principal: Principal; justification?: Justification; context: RequestContext }): Promise<{ header: CaseLogHeader; events: CaseLogLine[] }> {
     const cp = (await this.publishCheckpoint())!;
@@ -167,6 +171,8 @@ export class LedgerService {
       const proof = await inclusionProof(Number(r.leaf_index), cp.treeSize, read);
       events.push({ event: storedLedgerEvent(r).event, hash: (r.hash as Buffer).toString('hex'), proof: proof.map((p) => p.toString('hex')) });
     }
+    const head = events.length ? events[events.length - 1].hash : GENESIS_HASH.toString('hex');
+    const exportedAt = new Date().toISOString();
     await this.ds.transaction((tx) =>
       recordCustodyEvent(tx, {
         type: 'case.log_exported',
@@ -176,11 +182,12 @@ export class LedgerService {
         object: { type: 'case_log', id: caseId },
         justification: reader.justification,
         context: reader.context,
-        details: { events: events.length, treeSize: cp.treeSize },
+        details: { events: events.length, head, treeSize: cp.treeSize },
       }),
     );
+    const summary = signCaseLogSummary({ caseId, events: events.length, head, treeSize: cp.treeSize, rootHash: Buffer.from(cp.rootHash, 'hex'), exportedAt }, this.signer);
     return {
-      header: { format: CASE_LOG_FORMAT, caseId, checkpoint: cp.note, verifierKey: this.verifierKey, exportedAt: new Date().toISOString() },
+      header: { format: CASE_LOG_FORMAT, caseId, summary, checkpoint: cp.note, verifierKey: this.verifierKey, exportedAt },
       events,
     };
   }

@@ -1,20 +1,49 @@
 import { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, type LedgerEvent } from './custody-event-encoding.js';
 import { leafHash, verifyInclusion } from './merkle.js';
-import { openCheckpoint, type VerifierKey } from './checkpoint.js';
+import { CheckpointError, openCheckpoint, openNote, signNote, type SignerKey, type VerifierKey } from './checkpoint.js';
 
 /**
  * An exported case log (JSON Lines), checkable offline by anyone with the ledger's public key:
- *   line 1: {"format":"dems-case-log/1","caseId":…,"checkpoint":"<signed note>","verifierKey":…}
+ *   line 1: {"format":"dems-case-log/2","caseId":…,"summary":"<signed note>","checkpoint":"<signed note>",
+ *            "verifierKey":…,"exportedAt":…}
  *   then one line per event, in ledger order: {"event":{…},"hash":"<hex>","proof":["<hex>",…]}
  * Each event's chain link is recomputed from the case's first event, and its Merkle inclusion is
- * proved against the signed checkpoint's root.
+ * proved against the signed checkpoint's root. The summary, signed with the same key, states the
+ * export's extent (case, number of events, chain head, checkpoint): without it a file whose last
+ * lines were deleted would still check, since what is left is a valid prefix of the chain.
+ * Version 1 had no summary and is refused for that reason.
  */
-export const CASE_LOG_FORMAT = 'dems-case-log/1';
+export const CASE_LOG_FORMAT = 'dems-case-log/2';
+const SUPERSEDED_FORMATS = ['dems-case-log/1'];
+
+/**
+ * First line of the summary note. A checkpoint's first line is its origin, a key name, which can
+ * hold no space; and a checkpoint's second line is a number where the summary's is `case …`. So
+ * the two kinds of note signed by the ledger key can never be taken for one another.
+ */
+export const CASE_LOG_SUMMARY_MARKER = `${CASE_LOG_FORMAT} summary`;
+
+/** What the exporter signs about one export. */
+export interface CaseLogSummary {
+  caseId: string;
+  /** Number of event lines in the export. */
+  events: number;
+  /** Chain hash (hex) of the last event exported; 64 zeros when there is none. */
+  head: string;
+  /** Size and root of the signed checkpoint the events are proven against. */
+  treeSize: number;
+  rootHash: Buffer;
+  exportedAt: string;
+}
 
 export interface CaseLogHeader {
   format: typeof CASE_LOG_FORMAT;
   caseId: string;
+  /** Signed note (CASE_LOG_SUMMARY_MARKER) of the export's extent. */
+  summary: string;
+  /** Signed C2SP checkpoint the inclusion proofs lead to. */
   checkpoint: string;
+  /** For information only: the verifier takes its key from a trusted source, never from the file. */
   verifierKey: string;
   exportedAt: string;
 }
@@ -27,61 +56,165 @@ export interface CaseLogLine {
 
 export interface CaseLogCheck {
   ok: boolean;
+  /** Event lines checked before the first problem (all of them when ok). */
   events: number;
   treeSize?: number;
+  /** What the signed summary says, once it verified. */
+  summary?: { caseId: string; events: number; head: string; treeSize: number; exportedAt: string };
   /** 1-based line number of the first problem. */
   line?: number;
   reason?: string;
 }
 
-/** Checks an exported case log against a checkpoint signed by `trustedKey` (never the file's own key). */
-export function verifyCaseLog(text: string, trustedKey: VerifierKey | string): CaseLogCheck {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const bad = (line: number, reason: string, events = 0): CaseLogCheck => ({ ok: false, events, line, reason });
-  if (!lines.length) return bad(1, 'the file is empty');
-  let header: CaseLogHeader;
-  try {
-    header = JSON.parse(lines[0]);
-  } catch {
-    return bad(1, 'the first line is not JSON');
+const HEX_HASH = /^[0-9a-f]{64}$/;
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+function summaryLine(what: string, value: string): string {
+  if (typeof value !== 'string' || value === '' || /\s/.test(value)) {
+    throw new CheckpointError('MALFORMED_NOTE', `case-log summary: ${what} must be non-empty without spaces`);
   }
-  if (header.format !== CASE_LOG_FORMAT) return bad(1, `unknown format ${String(header.format)}; expected ${CASE_LOG_FORMAT}`);
+  return `${what} ${value}\n`;
+}
+
+/** The summary note text: marker, then one `name value` line per field, in this order. */
+export function formatCaseLogSummary(s: CaseLogSummary): string {
+  if (!Number.isSafeInteger(s.events) || s.events < 0) throw new CheckpointError('MALFORMED_NOTE', `case-log summary: events must be a count, got ${s.events}`);
+  if (!Number.isSafeInteger(s.treeSize) || s.treeSize < 0) throw new CheckpointError('MALFORMED_NOTE', `case-log summary: tree size must be a count, got ${s.treeSize}`);
+  if (!HEX_HASH.test(s.head)) throw new CheckpointError('MALFORMED_NOTE', 'case-log summary: head must be 64 lower-case hex digits');
+  if (!Buffer.isBuffer(s.rootHash) || s.rootHash.length !== 32) throw new CheckpointError('MALFORMED_NOTE', 'case-log summary: root hash must be 32 bytes');
+  return (
+    `${CASE_LOG_SUMMARY_MARKER}\n` +
+    summaryLine('case', s.caseId) +
+    summaryLine('events', String(s.events)) +
+    summaryLine('head', s.head) +
+    `tree ${s.treeSize} ${s.rootHash.toString('base64')}\n` +
+    summaryLine('exported', s.exportedAt)
+  );
+}
+
+/** Parses summary note text (already verified; this does not check signatures). */
+export function parseCaseLogSummary(text: string): CaseLogSummary {
+  const bad = (why: string) => new CheckpointError('MALFORMED_NOTE', `not a case-log summary: ${why}`);
+  if (typeof text !== 'string' || !text.endsWith('\n')) throw bad('the text must end with a newline');
+  const lines = text.slice(0, -1).split('\n');
+  if (lines[0] !== CASE_LOG_SUMMARY_MARKER) throw bad(`the first line is not ${JSON.stringify(CASE_LOG_SUMMARY_MARKER)}`);
+  if (lines.length !== 6) throw bad(`expected 6 lines, found ${lines.length}`);
+  const field = (i: number, name: string): string[] => {
+    const parts = lines[i].split(' ');
+    if (parts[0] !== name || parts.length < 2 || parts.slice(1).some((p) => p === '')) throw bad(`line ${i + 1} must be "${name} …"`);
+    return parts.slice(1);
+  };
+  const [caseId] = field(1, 'case');
+  const [events] = field(2, 'events');
+  const [head] = field(3, 'head');
+  const [treeSize, root] = field(4, 'tree');
+  const [exportedAt] = field(5, 'exported');
+  if (!DECIMAL.test(events) || !Number.isSafeInteger(Number(events))) throw bad(`malformed event count ${JSON.stringify(events)}`);
+  if (!HEX_HASH.test(head)) throw bad('malformed head');
+  if (!DECIMAL.test(treeSize) || !Number.isSafeInteger(Number(treeSize))) throw bad(`malformed tree size ${JSON.stringify(treeSize)}`);
+  const rootHash = root !== undefined ? Buffer.from(root, 'base64') : Buffer.alloc(0);
+  if (rootHash.length !== 32 || rootHash.toString('base64') !== root) throw bad('malformed root hash');
+  return { caseId, events: Number(events), head, treeSize: Number(treeSize), rootHash, exportedAt };
+}
+
+/** Signs an export's summary with the ledger key (a C2SP signed note). */
+export function signCaseLogSummary(summary: CaseLogSummary, signer: SignerKey | string): string {
+  return signNote(formatCaseLogSummary(summary), signer);
+}
+
+/** Verifies a summary note against the trusted key and parses it. */
+export function openCaseLogSummary(note: string, verifierKey: VerifierKey | string): CaseLogSummary {
+  return parseCaseLogSummary(openNote(note, verifierKey).text);
+}
+
+/** Checks an exported case log against notes signed by `trustedKey` (never the file's own key). */
+export function verifyCaseLog(text: string, trustedKey: VerifierKey | string): CaseLogCheck {
+  // Real line numbers, so a reason points at the line a person opens; blank lines are skipped.
+  const lines = text
+    .split('\n')
+    .map((t, i) => ({ n: i + 1, t }))
+    .filter((l) => l.t.trim() !== '');
+  const bad = (line: number, reason: string, events = 0, extra: Partial<CaseLogCheck> = {}): CaseLogCheck => ({ ok: false, events, ...extra, line, reason });
+  if (!lines.length) return bad(1, 'the file is empty');
+  let header: Partial<Omit<CaseLogHeader, 'format'>> & { format?: unknown; event?: unknown };
+  try {
+    header = JSON.parse(lines[0].t);
+  } catch {
+    return bad(lines[0].n, 'the first line is not JSON: the header is missing or damaged');
+  }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) return bad(lines[0].n, 'the first line is not a case-log header');
+  if ('event' in header) {
+    return bad(lines[0].n, 'the header is missing: the first line is an event, and without the signed summary of the export nothing says how many events there should be');
+  }
+  if (typeof header.format === 'string' && SUPERSEDED_FORMATS.includes(header.format)) {
+    return bad(lines[0].n, `format ${header.format} carries no signed count of its events, so a file with lines deleted cannot be told from a whole one; export the case log again (format ${CASE_LOG_FORMAT})`);
+  }
+  if (header.format !== CASE_LOG_FORMAT) return bad(lines[0].n, `unknown format ${String(header.format)}; expected ${CASE_LOG_FORMAT}`);
   let checkpoint;
   try {
-    checkpoint = openCheckpoint(header.checkpoint, trustedKey);
+    checkpoint = openCheckpoint(String(header.checkpoint), trustedKey);
   } catch (e) {
-    return bad(1, `the checkpoint does not verify with the trusted key (${(e as Error).message})`);
+    return bad(lines[0].n, `the checkpoint does not verify with the trusted key (${(e as Error).message})`);
   }
+  if (typeof header.summary !== 'string') return bad(lines[0].n, 'the header has no signed summary of the export (its event count and chain head)');
+  let summary: CaseLogSummary;
+  try {
+    summary = parseCaseLogSummary(openNote(header.summary, trustedKey).text);
+  } catch (e) {
+    const code = e instanceof CheckpointError ? e.code : undefined;
+    const why = code === 'BAD_SIGNATURE' ? 'the header was edited: ' : '';
+    return bad(lines[0].n, `the signed summary does not verify with the trusted key: ${why}${(e as Error).message}`);
+  }
+  const signed = { caseId: summary.caseId, events: summary.events, head: summary.head, treeSize: summary.treeSize, exportedAt: summary.exportedAt };
+  // Fields outside the signed notes are only copies: each must say what was signed.
+  if (header.caseId !== summary.caseId) return bad(lines[0].n, `the header was edited: it names case ${String(header.caseId)}, the signed summary case ${summary.caseId}`);
+  if (header.exportedAt !== summary.exportedAt) return bad(lines[0].n, `the header was edited: its export time ${String(header.exportedAt)} is not the signed ${summary.exportedAt}`);
+  if (summary.treeSize !== checkpoint.size || !summary.rootHash.equals(checkpoint.rootHash)) {
+    return bad(lines[0].n, `the header was edited: the signed summary is for the log of size ${summary.treeSize}, the checkpoint in the header is of size ${checkpoint.size} or has another root`);
+  }
+
   let prev: Buffer = GENESIS_HASH;
   let lastLeaf = -1;
-  for (let i = 1; i < lines.length; i++) {
-    const n = i + 1;
+  let count = 0;
+  for (const { n, t } of lines.slice(1)) {
+    if (count >= summary.events) {
+      return bad(n, `lines were added: the signed summary covers ${summary.events} events ending in ${summary.head}, and this line is past them`, count, { summary: signed });
+    }
     let entry: CaseLogLine;
     try {
-      entry = JSON.parse(lines[i]);
+      entry = JSON.parse(t);
     } catch {
-      return bad(n, 'not JSON', i - 1);
+      return bad(n, 'not JSON', count);
     }
-    const e = entry.event;
+    const e = entry?.event;
     // Ids compare case-insensitively: events recorded before ids were canonical at the API's boundary may spell the case in upper case.
     const sameCase = (a: unknown, b: string) => typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
-    if (!e || !sameCase(e.caseId, header.caseId) || !sameCase(e.chain, chainName(header.caseId))) return bad(n, 'the event does not belong to this case', i - 1);
-    if (e.leafIndex <= lastLeaf) return bad(n, 'events are out of ledger order', i - 1);
-    if (e.prevHash !== prev.toString('hex')) return bad(n, 'broken chain: an event before this one is missing or was changed', i - 1);
+    if (!e || !sameCase(e.caseId, summary.caseId) || !sameCase(e.chain, chainName(summary.caseId))) return bad(n, 'the event does not belong to this case', count);
+    if (e.leafIndex <= lastLeaf) return bad(n, 'events are out of ledger order', count);
+    if (e.prevHash !== prev.toString('hex')) return bad(n, 'broken chain: an event before this one is missing or was changed', count);
     let canonical: Buffer;
     try {
       canonical = encodeLedgerEvent(e);
     } catch (err) {
-      return bad(n, `the event cannot be encoded (${(err as Error).message})`, i - 1);
+      return bad(n, `the event cannot be encoded (${(err as Error).message})`, count);
     }
     const hash = chainHash(prev, canonical);
-    if (hash.toString('hex') !== entry.hash) return bad(n, 'the event was changed: its hash does not match its contents', i - 1);
-    const proof = (entry.proof ?? []).map((p) => Buffer.from(p, 'hex'));
+    if (hash.toString('hex') !== entry.hash) return bad(n, 'the event was changed: its hash does not match its contents', count);
+    const proof = (Array.isArray(entry.proof) ? entry.proof : []).map((p) => Buffer.from(String(p), 'hex'));
     if (!verifyInclusion(e.leafIndex, checkpoint.size, leafHash(canonical), proof, checkpoint.rootHash)) {
-      return bad(n, `the event is not in the signed log of size ${checkpoint.size} (inclusion proof fails)`, i - 1);
+      return bad(n, `the event is not in the signed log of size ${checkpoint.size} (inclusion proof fails)`, count);
     }
     prev = hash;
     lastLeaf = e.leafIndex;
+    count++;
   }
-  return { ok: true, events: lines.length - 1, treeSize: checkpoint.size };
+  const end = lines[lines.length - 1].n + 1;
+  if (count < summary.events) {
+    const last = count ? `; its last event is ${prev.toString('hex')}` : '';
+    return bad(end, `the log is truncated: the signed summary covers ${summary.events} events ending in ${summary.head}, the file has ${count}${last}`, count, { summary: signed });
+  }
+  if (prev.toString('hex') !== summary.head) {
+    return bad(end - 1, `the last event's hash ${prev.toString('hex')} is not the chain head ${summary.head} the summary signed`, count, { summary: signed });
+  }
+  return { ok: true, events: count, treeSize: checkpoint.size, summary: signed };
 }

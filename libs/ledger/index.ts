@@ -48,4 +48,16 @@ export {
   type VerifierKey,
 } from './checkpoint.js';
 export { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, type LedgerEvent } from './custody-event-encoding.js';
-export { CASE_LOG_FORMAT, verifyCaseLog, type CaseLogCheck, type CaseLogHeader, type CaseLogLine } from './case-log.js';
+export {
+  CASE_LOG_FORMAT,
+  CASE_LOG_SUMMARY_MARKER,
+  formatCaseLogSummary,
+  openCaseLogSummary,
+  parseCaseLogSummary,
+  signCaseLogSummary,
+  verifyCaseLog,
+  type CaseLogCheck,
+  type CaseLogHeader,
+  type CaseLogLine,
+  type CaseLogSummary,
+} from './case-log.js';

@@ -115,6 +115,39 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
 
     const otherKey = verifierKeyFromSigner(generateSignerKey('someone.else/ledger'));
     expect((await check(file, otherKey)).result).toMatchObject({ ok: false, line: 1 });
+
+    // What is left after deleting the last lines is a valid prefix of the chain: only the signed summary shows it is not all.
+    const events = lines.length - 1;
+    const head = JSON.parse(lines[lines.length - 1]).hash as string;
+    expect(good.result.summary).toMatchObject({ caseId, events, head });
+    for (const cut of [1, 3]) {
+      await writeFile(join(dir, 'short.jsonl'), lines.slice(0, -cut).join('\n') + '\n');
+      const short = await check(join(dir, 'short.jsonl'));
+      expect(short.code).toBe(1);
+      expect(short.result).toMatchObject({
+        ok: false,
+        line: lines.length - cut + 1,
+        reason: `the log is truncated: the signed summary covers ${events} events ending in ${head}, the file has ${events - cut}; its last event is ${JSON.parse(lines[lines.length - 1 - cut]).hash}`,
+      });
+    }
+    const plain = await run('node', [CLI, 'verify', 'case-log', join(dir, 'short.jsonl'), '--key', key], cliOptions({})).catch((e: { code: number; stdout: string }) => e);
+    expect(plain).toMatchObject({ code: 1, stdout: expect.stringMatching(/^case log BROKEN at line \d+: the log is truncated/) });
+
+    // Editing the header's count or head to match a shorter file breaks the summary's signature.
+    const header = JSON.parse(lines[0]) as { summary: string };
+    const relabel = (edit: (summary: string) => string) => [JSON.stringify({ ...header, summary: edit(header.summary) }), ...lines.slice(1, -1)].join('\n');
+    await writeFile(join(dir, 'recount.jsonl'), relabel((t) => t.replace(`\nevents ${events}\n`, `\nevents ${events - 1}\n`)));
+    expect((await check(join(dir, 'recount.jsonl'))).result).toMatchObject({ ok: false, line: 1, reason: expect.stringMatching(/signed summary does not verify.*header was edited/) });
+    const before = JSON.parse(lines[lines.length - 2]).hash as string;
+    await writeFile(join(dir, 'rehead.jsonl'), relabel((t) => t.replace(`\nevents ${events}\nhead ${head}\n`, `\nevents ${events - 1}\nhead ${before}\n`)));
+    expect((await check(join(dir, 'rehead.jsonl'))).result).toMatchObject({ ok: false, line: 1, reason: expect.stringContaining('signed summary does not verify') });
+
+    // Without the header nothing says how many events there should be: refused, never checked as a shorter log.
+    await writeFile(join(dir, 'headless.jsonl'), lines.slice(1).join('\n'));
+    expect((await check(join(dir, 'headless.jsonl'))).result).toMatchObject({ ok: false, line: 1, reason: expect.stringContaining('the header is missing') });
+    // Nor may lines be added past the signed extent.
+    await writeFile(join(dir, 'longer.jsonl'), [...lines, lines[lines.length - 1]].join('\n'));
+    expect((await check(join(dir, 'longer.jsonl'))).result).toMatchObject({ ok: false, line: lines.length + 1, reason: expect.stringContaining('lines were added') });
     const exportEvent = await h.ds.query(`SELECT justification_code FROM custody_events WHERE type = 'case.log_exported' AND case_id = $1`, [caseId]);
     expect(exportEvent[0].justification_code).toBe('court_preparation');
   });
