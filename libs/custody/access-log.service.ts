@@ -12,7 +12,8 @@ export const accessLogQuerySchema = z.strictObject({
   operation: z.enum(S62_OPERATIONS).optional(),
   from: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
   to: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
-  afterSeq: z.coerce.number().int().min(0).optional(),
+  // A sequence number as the previous page's nextAfterSeq gave it (bounded, so it always fits a bigint).
+  afterSeq: z.coerce.number({ message: 'must be a sequence number' }).int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
   format: z.enum(['json', 'csv']).default('json'),
 });
@@ -23,7 +24,7 @@ export const ACCESS_LOG_FIELDS = [
   'seq', 'id', 'occurredAt', 'type', 'operation', 'caseId', 'userId', 'userRole', 'objectType', 'objectId', 'objectVersion',
   'objectSha256', 'justificationCode', 'justificationText', 'recipient', 'outcome', 'clientAddress', 'requestId',
 ] as const;
-export type AccessLogEntry = Record<(typeof ACCESS_LOG_FIELDS)[number], string | number | null>;
+export type AccessLogEntry = Record<(typeof ACCESS_LOG_FIELDS)[number], string | number | null> & { seq: number };
 
 /** Auditors query and export the s.62 log by case, user and period; the query itself is logged. */
 @Injectable()
@@ -43,18 +44,23 @@ export class AccessLogService {
     if (q.operation) add('s62_operation = ?', q.operation);
     if (q.from) add('occurred_at >= ?', q.from);
     if (q.to) add('occurred_at < ?', q.to);
-    if (q.afterSeq !== undefined) add('seq > ?', q.afterSeq);
+    if (q.afterSeq !== undefined) add('e.seq > ?', q.afterSeq);
     params.push(q.limit);
+    // Ordered by the bigint column itself: an output column named "seq" of type text would take
+    // precedence in ORDER BY and sort 10 before 9, so pages skipped and repeated entries.
     const found = await rows<AccessLogEntry>(
       this.ds,
-      `SELECT seq::text AS "seq", id, occurred_at AS "occurredAt", type, s62_operation AS "operation", case_id AS "caseId",
+      `SELECT e.seq, id, occurred_at AS "occurredAt", type, s62_operation AS "operation", case_id AS "caseId",
               actor_id AS "userId", actor_role AS "userRole", object_type AS "objectType", object_id AS "objectId",
               object_version AS "objectVersion", object_sha256 AS "objectSha256", justification_code AS "justificationCode",
               justification_text AS "justificationText", recipient, outcome, client_address AS "clientAddress", request_id AS "requestId"
-         FROM custody_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY seq LIMIT $${params.length}`,
+         FROM custody_events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY e.seq LIMIT $${params.length}`,
       params,
     );
+    // node-postgres gives bigint as a string; sequence numbers stay far below 2^53, so they are
+    // sent as JSON numbers that every client sorts and compares correctly.
+    for (const entry of found) entry.seq = Number(entry.seq);
     await this.ds.transaction((tx) => recordCustodyEvent(tx, {
       type: 'access_log.queried',
       operation: 'consultation',
