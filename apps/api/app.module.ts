@@ -9,7 +9,7 @@ import { CasesModule } from '../../libs/cases/index.js';
 import { CustodyModule } from '../../libs/custody/index.js';
 import { IdentityModule } from '../../libs/identity/index.js';
 import { EvidenceModule } from '../../libs/evidence/index.js';
-import { ExhibitFilesController, UploadsController } from './uploads/uploads.controller.js';
+import { ExhibitFilesController, UploadSealController, UploadsController } from './uploads/uploads.controller.js';
 import { TusUploadServer } from './uploads/tus-upload.server.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuthController, MeController } from './auth/auth.controller.js';
@@ -31,7 +31,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule],
-      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, ExhibitFilesController],
+      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, UploadSealController, ExhibitFilesController],
       providers: [
         ReadinessService,
         TusUploadServer,

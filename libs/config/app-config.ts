@@ -85,6 +85,13 @@ export const configSchema = z.object({
   REDIS_URL: url(['redis', 'rediss']),
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/, { message: 'must be lower-case letters, digits or -' }).default('dems'),
   WORKER_CONCURRENCY: int(1, 64).default(2),
+  // Multiplies every job's retry delay (tests shorten retries with e.g. 0.001; 1 in production).
+  JOB_RETRY_DELAY_SCALE: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { message: 'must be a number such as 1 or 0.01' })
+    .transform(Number)
+    .pipe(z.number().min(0.001, { message: 'must be at least 0.001' }).max(100, { message: 'must be at most 100' }))
+    .default(1),
 
   S3_ENDPOINT: url(['http', 'https']).optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { AppError, isUuid, MultiHashStream } from '../core/index.js';
+import { AppError, isUuid } from '../core/index.js';
 import { one, rows, type Queryable } from '../database/sql.js';
-import { ObjectStore } from '../storage/index.js';
+import { hashStoredObject, ObjectStore } from '../storage/index.js';
 import { recordCustodyEvent } from './custody-recorder.js';
 
 export type FixityOutcome = 'ok' | 'changed' | 'missing' | 'error';
@@ -70,7 +69,7 @@ export class FixityService {
     return Math.max(1, Math.ceil(total / runsPerPeriod));
   }
 
-  async run(trigger: 'scheduled' | 'case' | 'manual', caseId?: string): Promise<FixityRunView> {
+  async run(trigger: 'scheduled' | 'case' | 'manual', caseId?: string, signal?: AbortSignal): Promise<FixityRunView> {
     const run = (await one<{ id: string }>(this.ds, `INSERT INTO fixity_runs (trigger, case_id) VALUES ($1, $2) RETURNING id`, [trigger, caseId ?? null]))!;
     const objects = caseId
       ? await rows<StoredObjectRow>(this.ds, `SELECT id, bucket, object_key, kind, case_id, size::text, sha256 FROM stored_objects WHERE case_id = $1 ORDER BY created_at, id`, [caseId])
@@ -80,7 +79,11 @@ export class FixityService {
           [await this.shareSize()],
         );
     try {
-      for (const o of objects) await this.checkOne(run.id, o);
+      for (const o of objects) {
+        // A run past its time limit stops reading at once; objects not reached wait for the next run.
+        signal?.throwIfAborted();
+        await this.checkOne(run.id, o, signal);
+      }
       await this.ds.query(`UPDATE fixity_runs SET status = 'completed', finished_at = now() WHERE id = $1`, [run.id]);
     } catch (e) {
       await this.ds.query(`UPDATE fixity_runs SET status = 'failed', finished_at = now() WHERE id = $1`, [run.id]);
@@ -94,18 +97,15 @@ export class FixityService {
     return view;
   }
 
-  private async checkOne(runId: string, o: StoredObjectRow): Promise<void> {
+  private async checkOne(runId: string, o: StoredObjectRow, signal?: AbortSignal): Promise<void> {
     let outcome: FixityOutcome;
     let observed: { sha256: string; size: number } | undefined;
     let message: string | undefined;
     try {
-      const got = await this.store.get(o.bucket, o.object_key);
-      const hasher = new MultiHashStream(['sha256']);
-      hasher.resume();
-      await pipeline(got.body, hasher);
-      observed = hasher.digests();
+      observed = await hashStoredObject(this.store, o.bucket, o.object_key, { signal });
       outcome = observed.sha256 === o.sha256 && observed.size === Number(o.size) ? 'ok' : 'changed';
     } catch (e) {
+      if (signal?.aborted) throw e;
       if (e instanceof AppError && e.code === 'OBJECT_NOT_FOUND') outcome = 'missing';
       else {
         outcome = 'error';

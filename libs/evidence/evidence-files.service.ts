@@ -1,17 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { pipeline } from 'node:stream/promises';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CaseAccessService, exhibitNotFound, exhibitVisibility, parseExhibitReference, requireJustification } from '../cases/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { AppError, isUuid, MultiHashStream, type Digests } from '../core/index.js';
+import { AppError, isUuid, type Digests } from '../core/index.js';
 import { FixityService, recordCustodyEvent, type Justification } from '../custody/index.js';
 import { one, rows, type Queryable } from '../database/sql.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 import { QueueService } from '../queue/index.js';
-import { ObjectStore, UPLOAD_KEY_PREFIX } from '../storage/index.js';
+import { hashStoredObject, ObjectStore, UPLOAD_KEY_PREFIX } from '../storage/index.js';
 import type { UploadDeclaration } from './upload-metadata.js';
 
-export type EvidenceFileState = 'uploading' | 'verifying' | 'sealed' | 'quarantined' | 'expired' | 'cancelled';
+export type EvidenceFileState = 'uploading' | 'verifying' | 'sealed' | 'quarantined' | 'expired' | 'cancelled' | 'seal_failed';
 
 export interface EvidenceFileView {
   id: string;
@@ -30,6 +29,8 @@ export interface EvidenceFileView {
   hashedFrom: 'ingest_stream' | 'stored_object' | null;
   declaredHashes: { algorithm: string; value: string; matched: boolean | null }[];
   quarantine: { code: string; reason: string } | null;
+  /** Why the seal could not finish (state seal_failed); a retry moves the file back to verifying. */
+  sealFailure: { code: string; reason: string; retries: number } | null;
   /** An earlier sealed file of the same case with the same SHA-256 (linked, never hidden). */
   duplicateOf: { id: string; exhibitId: string; exhibitReference: string; filename: string } | null;
   writeOnceUntil: Date | null;
@@ -60,6 +61,9 @@ interface FileRow {
   hashed_from: 'ingest_stream' | 'stored_object' | null;
   quarantine_code: string | null;
   quarantine_reason: string | null;
+  seal_failure_code: string | null;
+  seal_failure_reason: string | null;
+  seal_retries: number;
   duplicate_of: string | null;
   dup_exhibit_id: string | null;
   dup_exhibit_reference: string | null;
@@ -215,7 +219,7 @@ export class EvidenceFilesService {
       });
       return true;
     });
-    if (moved) await this.queues.enqueue('ingest.seal', { fileId, digests }, { jobId: `seal-${fileId}` });
+    if (moved) await this.queues.enqueue('ingest.seal', { fileId, digests }, { jobId: sealJobId(fileId, 0) });
   }
 
   /** The uploader ended an upload before it completed (tus termination); its parts are gone. */
@@ -240,10 +244,13 @@ export class EvidenceFilesService {
   }
 
   /**
-   * The seal: hashes of the stored bytes (the service's own stream hashes, or a full read of
-   * the stored object when the stream was not seen whole), checked against the stored size and
-   * every declared hash. Match: sealed (write-once where the store can, registered for fixity).
-   * Otherwise: quarantined with the reason. Idempotent: a sealed or quarantined file is left as is.
+   * The seal: the bytes as stored are read back and hashed (SHA-256, SHA-1, MD5), never taken
+   * from what streamed through the API (DOMAIN.md hash policy: a multipart assembly can go wrong
+   * with the right size). The hashes taken while streaming, when there are any, are an early
+   * check: stored bytes that differ from the received ones are quarantined. Then the stored size
+   * and every declared hash are checked. Match: sealed (write-once where the store can,
+   * registered for fixity). Otherwise: quarantined with the reason. Idempotent: a sealed or
+   * quarantined file is left as is.
    */
   async seal(fileId: string, streamDigests: Digests | undefined, signal?: AbortSignal): Promise<EvidenceFileView> {
     const row = await this.loadRow(this.ds, fileId);
@@ -256,15 +263,19 @@ export class EvidenceFilesService {
     if (stored.size !== size) {
       return this.quarantine(row, 'SIZE_MISMATCH', `Storage holds ${stored.size} bytes; the upload declared ${size}`, undefined);
     }
-    let digests = streamDigests && streamDigests.size === size && streamDigests.sha1 && streamDigests.md5 ? streamDigests : undefined;
-    const hashedFrom = digests ? 'ingest_stream' : 'stored_object';
-    if (!digests) {
-      const got = await this.store.get(row.bucket, row.object_key);
-      const hasher = new MultiHashStream(['sha256', 'sha1', 'md5']);
-      hasher.resume();
-      await pipeline(got.body, hasher, { signal });
-      digests = hasher.digests();
-      if (digests.size !== size) return this.quarantine(row, 'SIZE_MISMATCH', `Reading the stored object gave ${digests.size} bytes; ${size} were expected`, digests, hashedFrom);
+    const hashedFrom = 'stored_object';
+    const readBack = await hashStoredObject(this.store, row.bucket, row.object_key, { algorithms: ['sha256', 'sha1', 'md5'], signal, size });
+    const digests: Digests = { size: readBack.size, sha256: readBack.sha256, sha1: readBack.sha1, md5: readBack.md5 };
+    if (digests.size !== size) return this.quarantine(row, 'SIZE_MISMATCH', `Reading the stored object gave ${digests.size} bytes; ${size} were expected`, digests, hashedFrom);
+    const streamed = streamDigests && streamDigests.size === size ? streamDigests : undefined;
+    if (streamed && streamed.sha256 !== digests.sha256) {
+      return this.quarantine(
+        row,
+        'STORED_BYTES_DIFFER',
+        `The bytes in storage (SHA-256 ${digests.sha256}) differ from the bytes the service received (SHA-256 ${streamed.sha256}): storage did not keep what was sent. Upload the file again`,
+        digests,
+        hashedFrom,
+      );
     }
     const computed: Record<string, string | undefined> = { sha256: digests.sha256, sha1: digests.sha1, md5: digests.md5 };
     const declared = row.declared_hashes.map((h) => ({ algorithm: h.algorithm, value: h.value, matched: computed[h.algorithm] === h.value }));
@@ -306,6 +317,8 @@ export class EvidenceFilesService {
           size,
           hashes: { sha256: digests.sha256, sha1: digests.sha1, md5: digests.md5 },
           hashedFrom,
+          // The hashes taken while the bytes streamed in, compared with the read-back ones.
+          streamCheck: streamed ? 'matched' : 'not_available',
           declaredHashes: declared,
           duplicateOf: dup?.id ?? null,
           writeOnceUntil,
@@ -398,13 +411,67 @@ export class EvidenceFilesService {
    * Redis was away) get their seal job queued again; the job id makes this a no-op otherwise.
    */
   async requeueStalledSeals(olderThanMinutes = 15): Promise<number> {
-    const stalled = await rows<{ id: string }>(
+    const stalled = await rows<{ id: string; seal_retries: number }>(
       this.ds,
-      `SELECT id FROM evidence_files WHERE state = 'verifying' AND completed_at < now() - make_interval(mins => $1) ORDER BY completed_at LIMIT 1000`,
+      `SELECT id, seal_retries FROM evidence_files WHERE state = 'verifying' AND completed_at < now() - make_interval(mins => $1) ORDER BY completed_at LIMIT 1000`,
       [olderThanMinutes],
     );
-    for (const f of stalled) await this.queues.enqueue('ingest.seal', { fileId: f.id }, { jobId: `seal-${f.id}` });
+    for (const f of stalled) await this.queues.enqueue('ingest.seal', { fileId: f.id }, { jobId: sealJobId(f.id, f.seal_retries) });
     return stalled.length;
+  }
+
+  /**
+   * The seal job gave up (its last attempt failed, or the failure cannot be retried): the file
+   * leaves `verifying` for `seal_failed` with the reason, recorded as a failed custody event.
+   * The bytes stay in storage; nothing is evidence until a retry seals it.
+   */
+  async sealFailed(fileId: string, code: string, reason: string): Promise<void> {
+    await this.ds.transaction(async (tx) => {
+      const row = await one<{ case_id: string; exhibit_id: string; seal_retries: number }>(
+        tx,
+        `UPDATE evidence_files SET state = 'seal_failed', seal_failure_code = $2, seal_failure_reason = $3, version = version + 1
+          WHERE id = $1 AND state = 'verifying' RETURNING case_id, exhibit_id, seal_retries`,
+        [fileId, code, reason.slice(0, 2000)],
+      );
+      if (!row) return;
+      await recordCustodyEvent(tx, {
+        type: 'evidence.seal_failed',
+        operation: 'collection',
+        caseId: row.case_id,
+        object: { type: 'evidence_file', id: fileId },
+        outcome: 'failed',
+        details: { exhibitId: row.exhibit_id, code, reason: reason.slice(0, 2000), retries: row.seal_retries },
+      });
+    });
+    this.logger.error({ evidenceId: fileId, code, reason }, 'seal failed: the file waits for a retry');
+  }
+
+  /** The uploader or an administrator asks for a failed seal to run again (a new job, never the kept failed one). */
+  async retrySeal(principal: Principal, fileId: string, context: RequestContext): Promise<EvidenceFileView> {
+    const row = isUuid(fileId) ? await this.loadRow(this.ds, fileId) : undefined;
+    if (!row || (row.created_by !== principal.userId && principal.role !== 'administrator')) throw uploadNotFound();
+    if (row.state !== 'seal_failed') throw new AppError('SEAL_NOT_FAILED', `The file is ${row.state}; only a failed seal can be retried`, 409, { state: row.state });
+    const retries = await this.ds.transaction(async (tx) => {
+      const moved = await one<{ seal_retries: number }>(
+        tx,
+        `UPDATE evidence_files SET state = 'verifying', seal_retries = seal_retries + 1, version = version + 1
+          WHERE id = $1 AND state = 'seal_failed' RETURNING seal_retries`,
+        [fileId],
+      );
+      if (!moved) throw new AppError('SEAL_NOT_FAILED', 'The seal is no longer failed', 409);
+      await recordCustodyEvent(tx, {
+        type: 'evidence.seal_retried',
+        operation: 'collection',
+        caseId: row.case_id,
+        actor: principal,
+        object: { type: 'evidence_file', id: fileId },
+        context,
+        details: { exhibitId: row.exhibit_id, previousFailure: { code: row.seal_failure_code, reason: row.seal_failure_reason }, retry: moved.seal_retries },
+      });
+      return moved.seal_retries;
+    });
+    await this.queues.enqueue('ingest.seal', { fileId }, { jobId: sealJobId(fileId, retries) });
+    return toView((await this.loadRow(this.ds, fileId))!);
   }
 
   /** The uploader's own view of an upload (state and progress); no s.62 consultation of others' evidence. */
@@ -443,6 +510,11 @@ export class EvidenceFilesService {
   }
 }
 
+/** Seal job ids carry the retry count: BullMQ keeps failed jobs, and an add with a kept job's id is ignored. */
+function sealJobId(fileId: string, retries: number): string {
+  return `seal-${fileId}-r${retries}`;
+}
+
 /** A reference as the exhibit rules write it (JS/1); a malformed one cannot name an exhibit. */
 function safeReference(ref: string): string {
   try {
@@ -473,6 +545,7 @@ function toView(r: FileRow): EvidenceFileView {
     hashedFrom: r.hashed_from,
     declaredHashes: r.declared_hashes.map((h) => ({ algorithm: h.algorithm, value: h.value, matched: h.matched ?? null })),
     quarantine: r.state === 'quarantined' ? { code: r.quarantine_code!, reason: r.quarantine_reason! } : null,
+    sealFailure: r.state === 'seal_failed' ? { code: r.seal_failure_code!, reason: r.seal_failure_reason!, retries: r.seal_retries } : null,
     duplicateOf: r.duplicate_of
       ? { id: r.duplicate_of, exhibitId: r.dup_exhibit_id!, exhibitReference: r.dup_exhibit_reference!, filename: r.dup_filename! }
       : null,

@@ -1,5 +1,5 @@
 export * from './job-registry.js';
-export { HandlesJob, TerminalJobError, type JobContext, type JobHandler } from './job-handler.js';
+export { HandlesJob, TerminalJobError, type JobContext, type JobFailure, type JobHandler } from './job-handler.js';
 export { QueueService, type JobView } from './queue.service.js';
 export { QueueModule, JobWorkerModule } from './queue.module.js';
 export { WorkerStartupError } from './job-worker.host.js';

@@ -23,6 +23,7 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
   private readonly workers: Worker[] = [];
   private readonly running = new Map<string, AbortController>();
   private connection?: Redis;
+  private stopping = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -87,10 +88,18 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
       return result;
     } catch (e) {
       // Errors are rethrown so BullMQ records the failure; only terminal ones skip the retries.
-      if (e instanceof TerminalJobError || (e instanceof AppError && e.status < 500)) {
-        const code = e instanceof TerminalJobError || e instanceof AppError ? e.code : 'TERMINAL';
-        throw new UnrecoverableError(`${code}: ${e.message}`);
+      const terminal = e instanceof TerminalJobError || (e instanceof AppError && e.status < 500);
+      const stopping = this.stopping && abort.signal.aborted;
+      if (handler.onFinalFailure && !stopping && (terminal || ctx.attempt >= spec.attempts)) {
+        const code = e instanceof TerminalJobError || e instanceof AppError ? e.code : abort.signal.aborted ? 'JOB_TIMED_OUT' : 'JOB_FAILED';
+        const message = (e as Error)?.message ?? String(e);
+        try {
+          await handler.onFinalFailure(job.data, { code, message, attempts: ctx.attempt });
+        } catch (hookError) {
+          this.logger.error({ ...log, err: (hookError as Error).message }, 'recording the final failure failed');
+        }
       }
+      if (terminal) throw new UnrecoverableError(`${(e as TerminalJobError | AppError).code}: ${(e as Error).message}`);
       throw e;
     } finally {
       clearTimeout(timer);
@@ -100,6 +109,7 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.workers.length) return;
+    this.stopping = true;
     const graceful = Promise.all(this.workers.map((w) => w.close()));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([

@@ -48,6 +48,10 @@ export class QueueService implements OnApplicationShutdown {
     return q;
   }
 
+  private backoff(ms: number): number {
+    return Math.max(1, Math.round(ms * this.config.JOB_RETRY_DELAY_SCALE));
+  }
+
   /** Adds a job; a jobId makes it idempotent (a second add with the same id is a no-op). */
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: { jobId?: string } = {}): Promise<string> {
     const spec = JOBS[name];
@@ -55,7 +59,7 @@ export class QueueService implements OnApplicationShutdown {
       const job = await (await this.queue(spec.queue)).add(name, payload, {
         jobId: options.jobId,
         attempts: spec.attempts,
-        backoff: { type: 'exponential', delay: spec.backoffMs },
+        backoff: { type: 'exponential', delay: this.backoff(spec.backoffMs) },
         removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
         // Failed jobs are kept until someone deals with them: failures must stay visible.
         removeOnFail: false,
@@ -72,7 +76,7 @@ export class QueueService implements OnApplicationShutdown {
     await (await this.queue(spec.queue)).upsertJobScheduler(name, { every: everyMs }, {
       name,
       data: payload,
-      opts: { attempts: spec.attempts, backoff: { type: 'exponential', delay: spec.backoffMs }, removeOnComplete: { count: 100 }, removeOnFail: false },
+      opts: { attempts: spec.attempts, backoff: { type: 'exponential', delay: this.backoff(spec.backoffMs) }, removeOnComplete: { count: 100 }, removeOnFail: false },
     });
   }
 

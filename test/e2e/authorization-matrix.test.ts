@@ -146,6 +146,8 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
       expect: e(204, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401),
     },
     { method: 'DELETE', route: '/api/v1/uploads/{uploadId}', path: () => `/api/v1/uploads/${cancelId}`, tus: { headers: () => ({ 'tus-resumable': '1.0.0' }) }, expect: e(204, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401) },
+    // Only a failed seal can be retried (409 SEAL_NOT_FAILED for this open upload), by its uploader or an administrator.
+    { method: 'POST', route: '/api/v1/uploads/{uploadId}/seal', path: () => `/api/v1/uploads/${uploadId}/seal`, expect: e(409, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 409, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}/files', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}/files`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/audit/events', path: () => `/api/v1/audit/events?caseId=${caseId}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 401) },
   ];
@@ -254,6 +256,76 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     expect(result.problem).toBeUndefined();
     expect(result.ok).toBe(true);
     expect(result.events).toBeGreaterThan(100);
+  });
+
+  /** Calls a row as an actor with the row's case and exhibit ids pointing elsewhere for the call. */
+  const callAt = async (row: Row, actor: Actor, target?: { caseId: string; exhibitId: string }) => {
+    const real = { caseId, exhibitId };
+    if (target) ({ caseId, exhibitId } = target);
+    try {
+      await row.before?.();
+      return await h.call(row.method, row.path(), {
+        token: actor === 'anonymous' ? undefined : who[actor].token,
+        body: row.body?.(),
+        rawBody: row.tus?.body,
+        headers: { ...withHeaders(actor), ...row.tus?.headers() },
+      });
+    } finally {
+      ({ caseId, exhibitId } = real);
+    }
+  };
+  const answer = (r: Awaited<ReturnType<typeof h.call>>) => ({ status: r.status, code: r.body.code, message: r.body.message });
+  const CASE_ROWS = () => [...ROWS, DISCLOSURE_ROW].filter((r) => r.route.includes('{caseId}') || (r.method === 'POST' && r.route === '/api/v1/uploads'));
+
+  it('answers every case route on an OFFICIAL-SENSITIVE case, and on an OFFICIAL one it does not open, exactly as on a missing case', async () => {
+    // Created here, not in beforeAll, so the rows above run against the state they always had.
+    const os = await h.call('POST', '/api/v1/cases', { token: who.oic.token, body: { urn: freshUrn(), title: 'Sensitive matrix case', classification: 'OFFICIAL-SENSITIVE' } });
+    expect(os.status).toBe(201);
+    const osx = await h.call('POST', `/api/v1/cases/${os.body.id}/exhibits`, {
+      token: who.oic.token,
+      body: { reference: 'JS/1', sourceType: 'document', description: 'Sensitive note', producer: 'J Smith' },
+    });
+    expect(osx.status).toBe(201);
+    const sensitive = { caseId: os.body.id as string, exhibitId: osx.body.id as string };
+    const missing = { caseId: '6a1f0c3e-59b4-4c43-9a51-3d2f4be0c0de', exhibitId: 'b0e5a1d2-7c3f-4e8a-9b6d-1f2e3d4c5b6a' };
+    const differences: unknown[] = [];
+    let compared = 0;
+    for (const row of CASE_ROWS()) {
+      for (const actor of ACTORS) {
+        if (actor === 'oic') continue; // the only member of the sensitive case
+        const none = answer(await callAt(row, actor, missing));
+        const hidden = answer(await callAt(row, actor, sensitive));
+        if (JSON.stringify(hidden) !== JSON.stringify(none)) differences.push({ route: `${row.method} ${row.route}`, actor, sensitive: hidden, missing: none });
+        // The OFFICIAL case: a member's answer, or a supervisory read with a reason, may differ; every other answer may not.
+        if (row.expect[actor] < 300 || !['outsider', 'supervisorNoReason', 'supervisorWithReason', 'auditorNoReason', 'auditorWithReason', 'cps', 'admin', 'anonymous'].includes(actor)) continue;
+        const official = answer(await callAt(row, actor));
+        if (JSON.stringify(official) !== JSON.stringify(none)) differences.push({ route: `${row.method} ${row.route}`, actor, official, missing: none });
+        compared++;
+      }
+    }
+    expect(differences).toEqual([]);
+    expect(compared).toBeGreaterThan(50);
+  });
+
+  it('refuses a URN already in use in the same words for everyone, and records the attempt on its case', async () => {
+    const urn = freshUrn();
+    const os = await h.call('POST', '/api/v1/cases', { token: who.oic.token, body: { urn, title: 'Sensitive URN case', classification: 'OFFICIAL-SENSITIVE' } });
+    expect(os.status).toBe(201);
+    const byOutsider = await h.call('POST', '/api/v1/cases', { token: who.outsider.token, body: { urn, title: 'Same matter' } });
+    const bySupervisor = await h.call('POST', '/api/v1/cases', { token: who.supervisorWithReason.token, body: { urn: urn.replace(/\//g, ''), title: 'Same matter' } });
+    const byMember = await h.call('POST', '/api/v1/cases', { token: who.oic.token, body: { urn, title: 'Same matter again' } });
+    for (const res of [byOutsider, bySupervisor, byMember]) {
+      expect([res.status, res.body.code]).toEqual([409, 'URN_UNAVAILABLE']);
+      expect(res.body).toEqual(byOutsider.body);
+      expect(res.text).not.toContain(os.body.id as string);
+      expect(String(res.body.message)).not.toMatch(/exist|SENSITIVE|Sensitive URN case/i);
+    }
+    const recorded = await h.ds.query(`SELECT actor_id, outcome FROM custody_events WHERE case_id = $1 AND type = 'case.urn_conflict' ORDER BY seq`, [os.body.id]);
+    expect(recorded).toEqual([
+      { actor_id: who.outsider.id, outcome: 'denied' },
+      { actor_id: who.supervisorWithReason.id, outcome: 'denied' },
+      { actor_id: who.oic.id, outcome: 'denied' },
+    ]);
   });
 
   it('answers a guessed case id of another case exactly like a missing one', async () => {

@@ -202,7 +202,7 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     const r = await tusUpload(endpoint, oic.token, data, { metadata: meta('JS/1', 'BA_MW_D.264', { sha256: sha256(data) }), withCreation: true });
     expect(r.error).toBeUndefined();
     const v = await settled(oic.token, uploadIdOf(r.url));
-    expect(v).toMatchObject({ state: 'sealed', hashedFrom: 'ingest_stream', size: data.length });
+    expect(v).toMatchObject({ state: 'sealed', hashedFrom: 'stored_object', size: data.length });
     expect(v.hashes[0].value).toBe(sha256(data));
   });
 

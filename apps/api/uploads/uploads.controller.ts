@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Head, Inject, Options, Param, Patch, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Head, HttpCode, Inject, Options, Param, Patch, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { EvidenceFilesService, type EvidenceFileView } from '../../../libs/evidence/index.js';
@@ -80,6 +80,20 @@ export class UploadsController {
       return this.files.forUploader(p, id);
     }
     return view;
+  }
+}
+
+@ApiTags('uploads')
+@ApiBearerAuth()
+@Controller({ path: 'uploads', version: '1' })
+export class UploadSealController {
+  constructor(@Inject(EvidenceFilesService) private readonly files: EvidenceFilesService) {}
+
+  @Post(':uploadId/seal')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Retry a failed seal (state seal_failed): the stored bytes are read back and checked again (uploader or administrator)' })
+  retrySeal(@CurrentUser() p: Principal, @Param('uploadId') id: string, @Ctx() ctx: RequestContext): Promise<EvidenceFileView> {
+    return this.files.retrySeal(p, id, ctx);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EvidenceFilesService } from '../../../libs/evidence/index.js';
-import { HandlesJob, type JobContext, type JobHandler, type JobPayloads, type JobResults } from '../../../libs/queue/index.js';
+import { HandlesJob, type JobContext, type JobFailure, type JobHandler, type JobPayloads, type JobResults } from '../../../libs/queue/index.js';
 
 type Name = 'ingest.seal';
 
@@ -14,5 +14,10 @@ export class EvidenceSealJob implements JobHandler<Name> {
     const file = await this.files.seal(fileId, digests, ctx.signal);
     await ctx.progress(100);
     return { state: file.state, sha256: file.hashes.find((h) => h.algorithm === 'sha256')?.value ?? null, hashedFrom: file.hashedFrom };
+  }
+
+  /** Out of attempts (or refused for good): the file shows seal_failed with the reason, and can be retried. */
+  async onFinalFailure({ fileId }: JobPayloads[Name], failure: JobFailure): Promise<void> {
+    await this.files.sealFailed(fileId, failure.code, `${failure.message} (after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'})`);
   }
 }

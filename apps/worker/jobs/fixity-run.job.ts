@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../libs/config/index.js';
 import { FixityService } from '../../../libs/custody/index.js';
-import { HandlesJob, QueueService, type JobHandler, type JobPayloads, type JobResults } from '../../../libs/queue/index.js';
+import { HandlesJob, QueueService, type JobContext, type JobHandler, type JobPayloads, type JobResults } from '../../../libs/queue/index.js';
 
 type Name = 'integrity.fixity-run';
 
@@ -22,8 +22,8 @@ export class FixityRunJob implements JobHandler<Name>, OnApplicationBootstrap {
     this.logger.log(`scheduled fixity run every ${this.config.FIXITY_RUN_INTERVAL_MINUTES} min (every object within ${this.config.FIXITY_PERIOD_DAYS} days)`);
   }
 
-  async handle(payload: JobPayloads[Name]): Promise<JobResults[Name]> {
-    const run = await this.fixity.run(payload.trigger, payload.caseId);
+  async handle(payload: JobPayloads[Name], ctx: JobContext): Promise<JobResults[Name]> {
+    const run = await this.fixity.run(payload.trigger, payload.caseId, ctx.signal);
     return { runId: run.id, checked: run.checked, changed: run.changed, missing: run.missing, errors: run.errors };
   }
 }

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { pipeline } from 'node:stream/promises';
-import { AppError, MultiHashStream } from '../../../libs/core/index.js';
+import { AppError } from '../../../libs/core/index.js';
 import { HandlesJob, TerminalJobError, type JobContext, type JobHandler, type JobPayloads, type JobResults } from '../../../libs/queue/index.js';
-import { ObjectStore } from '../../../libs/storage/index.js';
+import { hashStoredObject, ObjectStore } from '../../../libs/storage/index.js';
 
 type Name = 'integrity.hash-object';
 
@@ -13,20 +12,16 @@ export class ObjectHashJob implements JobHandler<Name> {
   constructor(@Inject(ObjectStore) private readonly store: ObjectStore) {}
 
   async handle({ bucket, key, expectedSha256 }: JobPayloads[Name], ctx: JobContext): Promise<JobResults[Name]> {
-    let object;
+    let digests;
     try {
-      object = await this.store.get(bucket, key);
+      digests = await hashStoredObject(this.store, bucket, key, { signal: ctx.signal });
     } catch (e) {
       if (e instanceof AppError && e.code === 'OBJECT_NOT_FOUND') {
         throw new TerminalJobError('OBJECT_MISSING', `Object ${bucket}/${key} is missing from storage`);
       }
       throw e;
     }
-    const hasher = new MultiHashStream(['sha256']);
-    hasher.resume(); // only the digests are wanted
-    await pipeline(object.body, hasher, { signal: ctx.signal });
-    const { size, sha256 } = hasher.digests();
     await ctx.progress(100);
-    return { size, sha256, matches: expectedSha256 ? expectedSha256.toLowerCase() === sha256 : null };
+    return { size: digests.size, sha256: digests.sha256, matches: expectedSha256 ? expectedSha256.toLowerCase() === digests.sha256 : null };
   }
 }
