@@ -1,35 +1,90 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../libs/config/index.js';
-import { LedgerService } from '../../libs/custody/index.js';
+import { loadVerifierConfig } from '../../libs/config/verifier-config.js';
+import { AppError } from '../../libs/core/index.js';
+import { publishedCheckpoints, verifyLedger } from '../../libs/custody/index.js';
 import { createDataSource } from '../../libs/database/index.js';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CASE_LOG_FORMAT, generateSignerKey, verifierKeyFromSigner, verifyCaseLog, type CaseLogHeader, type CaseLogLine } from '../../libs/ledger/index.js';
+import {
+  CASE_LOG_FORMAT,
+  generateSignerKey,
+  parseVerifierKey,
+  verifierKeyFromSigner,
+  verifyCaseLog,
+  type CaseLogHeader,
+  type CaseLogLine,
+  type VerifierKey,
+} from '../../libs/ledger/index.js';
 import { ApiClient } from './api-client.js';
 import { justificationHeaders, resolveCase } from './cases.commands.js';
 import { ApiError } from './errors.js';
 import { createObjectStore } from '../../libs/storage/index.js';
 
-/** Ledger checks run next to the database and storage (auditors, administrators). */
+/**
+ * The verifier key from --key (or @file), --key-file or DEMS_LEDGER_PUBLIC_KEY. A file may hold the
+ * key itself or the API's JSON answer for it. Never derived from a signing key: the check must not
+ * need the secret it checks.
+ */
+function verifierKeyFrom(opts: { key?: string; keyFile?: string }, fromEnvironment: string | undefined): VerifierKey {
+  if (opts.key !== undefined && opts.keyFile !== undefined) throw new AppError('INVALID_ARGUMENTS', 'Give the verifier key with --key or --key-file, not both');
+  const file = opts.keyFile ?? (opts.key?.startsWith('@') ? opts.key.slice(1) : undefined);
+  let text = file === undefined ? (opts.key ?? fromEnvironment) : undefined;
+  if (file !== undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new AppError('FILE_UNREADABLE', `Cannot read ${file} (${(e as Error).message})`);
+    }
+  }
+  if (text === undefined) {
+    throw new AppError('VERIFIER_KEY_REQUIRED', 'Give the ledger verifier key with --key, --key-file or DEMS_LEDGER_PUBLIC_KEY (the service publishes it at GET /api/v1/ledger/public-key)');
+  }
+  text = text.trim();
+  if (text.startsWith('{')) {
+    try {
+      text = String((JSON.parse(text) as { verifierKey?: unknown }).verifierKey ?? '');
+    } catch {
+      throw new AppError('INVALID_VERIFIER_KEY', `${file ?? 'The key'} is neither a verifier key nor the JSON of GET /api/v1/ledger/public-key`);
+    }
+  }
+  try {
+    return parseVerifierKey(text);
+  } catch (e) {
+    throw new AppError('INVALID_VERIFIER_KEY', `Not a ledger verifier key: ${(e as Error).message}`);
+  }
+}
+
+/** Ledger checks: the whole ledger next to the database and storage, or an exported case log offline. */
 export function registerVerifyCommands(program: Command): void {
   const verify = program.command('verify').description('check the custody ledger');
 
   verify
     .command('ledger')
-    .description('recompute every event hash, chain link, Merkle leaf and checkpoint root from the database and storage; names the first bad event')
+    .description(
+      'recompute every event hash, chain link, Merkle leaf and checkpoint root from the database, and check every checkpoint published in storage against them; needs read access and the ledger public key only',
+    )
+    .option('--key <verifierKey>', 'the ledger verifier key (name+id+key), or @file holding it; default DEMS_LEDGER_PUBLIC_KEY. Get it from a trusted source (GET /api/v1/ledger/public-key when the service was known good)')
+    .option('--key-file <file>', 'a file holding the verifier key, or the JSON answer of GET /api/v1/ledger/public-key')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }) => {
-      const config = loadConfig();
+    .action(async (opts: { key?: string; keyFile?: string; json?: boolean }) => {
+      const config = loadVerifierConfig();
+      const key = verifierKeyFrom(opts, config.DEMS_LEDGER_PUBLIC_KEY);
       const ds = createDataSource(config);
       const store = createObjectStore(config);
       await ds.initialize();
       try {
-        const result = await new LedgerService(ds, store, config).verify();
+        const result = await verifyLedger(ds, key, { published: publishedCheckpoints(store, key) });
         if (opts.json) console.log(JSON.stringify(result, null, 2));
         else if (result.ok) {
-          console.log(`ledger OK: ${result.events} events, ${result.checkpointsChecked} signed checkpoint(s) match, root ${result.root} (${Math.round(result.eventsPerSecond)} events/s)`);
+          console.log(
+            `ledger OK: ${result.events} events, ${result.checkpointsChecked} signed checkpoint(s) in the database and ${result.publishedChecked} published in storage match, root ${result.root} (${Math.round(result.eventsPerSecond)} events/s)`,
+          );
+          if (!result.publishedChecked && result.events) {
+            console.log(`note: no checkpoint is published under ${result.publishedLocation}, so nothing outside the database vouches for these events (is this the ledger's key?)`);
+          }
         } else {
           const p = result.problem!;
-          const where = p.leafIndex !== undefined ? `event #${p.leafIndex} (seq ${p.seq}, id ${p.eventId})` : `checkpoint at size ${p.checkpointSize}`;
+          const where =
+            p.leafIndex !== undefined ? `event #${p.leafIndex} (seq ${p.seq}, id ${p.eventId})` : p.checkpointSize !== undefined ? `checkpoint at size ${p.checkpointSize}` : `${p.objectKey}`;
           console.log(`ledger BROKEN at ${where}: ${p.reason}`);
         }
         process.exitCode = result.ok ? 0 : 1;

@@ -3,4 +3,12 @@ export { AccessLogService, accessLogQuerySchema, toCsv, ACCESS_LOG_FIELDS, type 
 export { CustodyModule } from './custody.module.js';
 export { LedgerService, type CheckpointView } from './ledger.service.js';
 export { verifyLedger, type LedgerVerification, type LedgerProblem } from './ledger-verifier.js';
+export {
+  checkpointObjectKey,
+  checkpointPrefix,
+  parseCheckpointObjectName,
+  publishedCheckpoints,
+  type PublishedCheckpoint,
+  type PublishedCheckpoints,
+} from './published-checkpoints.js';
 export { FixityService, type FixityOutcome, type FixityRunView, type StoredObjectKind } from './fixity.service.js';

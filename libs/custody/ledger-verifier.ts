@@ -1,82 +1,174 @@
-import { emptyRoot, leafHash, nodeHash, openCheckpoint, type VerifierKey } from '../ledger/index.js';
+import { emptyRoot, leafHash, nodeHash, openCheckpoint, parseVerifierKey, type VerifierKey } from '../ledger/index.js';
 import { chainHash, chainName, GENESIS_HASH } from '../ledger/index.js';
-import { rows, type Queryable } from '../database/sql.js';
+import { one, rows, type Queryable } from '../database/sql.js';
 import { columnsDisagree, LEDGER_ROW_COLUMNS, storedLedgerEvent } from './ledger-append.js';
+import type { PublishedCheckpoint, PublishedCheckpoints } from './published-checkpoints.js';
 
 export interface LedgerProblem {
   leafIndex?: number;
   seq?: string;
   eventId?: string;
   checkpointSize?: number;
+  /** The published checkpoint object in storage the problem is about. */
+  objectKey?: string;
   reason: string;
 }
 
 export interface LedgerVerification {
   ok: boolean;
   events: number;
+  /** Checkpoint rows of the database that matched the events (and their published copy). */
   checkpointsChecked: number;
+  /** Checkpoints published in storage that matched the events (when storage was given). */
+  publishedChecked?: number;
+  /** Where published checkpoints were listed. */
+  publishedLocation?: string;
   root: string;
   problem?: LedgerProblem;
   eventsPerSecond: number;
 }
 
+interface CheckpointRow {
+  tree_size: string;
+  root_hash: Buffer;
+  note: string;
+  object_key: string | null;
+}
+
+const CHECKPOINT_COLUMNS = 'tree_size, root_hash, note, object_key';
+// A publish writes storage first and its row a moment later; an object met in that moment waits this long for its row.
+const LATE_ROW_WAIT_MS = 1000;
+
 /**
  * Recomputes the whole ledger from the rows a court would rely on: every event's hashed bytes
  * (as stored, and against the typed columns the service shows), its case chain link and hash,
- * its Merkle leaf (also against the stored node), and the
- * root at every signed checkpoint. Memory stays O(log n) (a compact range of perfect subtrees),
- * whatever the number of events. Stops at the first problem and names it.
+ * its Merkle leaf (also against the stored node), and the root at every signed checkpoint, both
+ * the database's rows and, given `published`, every checkpoint published in object storage.
+ * Storage is what a database superuser cannot rewrite: a checkpoint there beyond the events,
+ * or with a root the events do not reproduce, shows deleted or rewritten history even when
+ * the checkpoint rows went with it. Only the public verifier key is needed.
+ *
+ * One pass in leaf order; checkpoints (rows and objects, both read page by page in tree-size
+ * order) are checked as the pass reaches their size. Memory stays O(log n) for the events (a
+ * compact range of perfect subtrees) plus a page of checkpoints. Stops at the first problem and
+ * names it.
  */
 export async function verifyLedger(
   q: Queryable,
   verifier: VerifierKey | string,
-  options: { batch?: number; checkpointText?: (size: number, key: string | null) => Promise<string | undefined> } = {},
+  options: { batch?: number; published?: PublishedCheckpoints } = {},
 ): Promise<LedgerVerification> {
   const t0 = performance.now();
-  const checkpoints = await rows<{ tree_size: string; root_hash: Buffer; note: string; object_key: string | null }>(
-    q,
-    `SELECT tree_size, root_hash, note, object_key FROM ledger_checkpoints ORDER BY tree_size`,
-  );
+  const key = typeof verifier === 'string' ? parseVerifierKey(verifier) : verifier;
+  const published = options.published;
+  const dbCheckpoints = new Lookahead(checkpointRows(q));
+  const stored = published ? new Lookahead(published.list()[Symbol.asyncIterator]()) : undefined;
   const heads = new Map<string, Buffer>();
   const frontier: { level: number; hash: Buffer }[] = [];
   let next = 0;
-  let checkpointIdx = 0;
   let checked = 0;
+  let publishedChecked = 0;
+  // The smallest tree size with a checkpoint still to check: the event loop compares a number, and awaits only there.
+  let pendingSize = 0;
   const batch = options.batch ?? 5000;
-  const fail = (problem: LedgerProblem): LedgerVerification => ({
-    ok: false,
+  const summary = () => ({
     events: next,
     checkpointsChecked: checked,
+    ...(published ? { publishedChecked, publishedLocation: published.location } : {}),
     root: rootOf(frontier).toString('hex'),
-    problem,
     eventsPerSecond: next / ((performance.now() - t0) / 1000),
   });
+  const fail = (problem: LedgerProblem): LedgerVerification => ({ ok: false, ...summary(), problem });
+  const open = (note: string) => openCheckpoint(note, key, { origin: key.name });
 
-  const checkCheckpoint = async (size: number): Promise<LedgerProblem | undefined> => {
-    while (checkpointIdx < checkpoints.length && Number(checkpoints[checkpointIdx].tree_size) === size) {
-      const cp = checkpoints[checkpointIdx++];
-      let opened;
-      try {
-        opened = openCheckpoint(cp.note, verifier);
-      } catch (e) {
-        return { checkpointSize: size, reason: `checkpoint at size ${size} does not verify with the ledger key (${(e as Error).message})` };
-      }
-      const root = rootOf(frontier);
-      if (opened.size !== size || !opened.rootHash.equals(cp.root_hash)) return { checkpointSize: size, reason: `checkpoint row at size ${size} differs from its signed note` };
-      if (!root.equals(opened.rootHash)) {
-        return { checkpointSize: size, reason: `the events do not match the checkpoint signed at size ${size} (root ${root.toString('hex')} ≠ ${opened.rootHash.toString('hex')}): history was changed or forked` };
-      }
-      if (options.checkpointText) {
-        const published = await options.checkpointText(size, cp.object_key);
-        if (published === undefined) return { checkpointSize: size, reason: `the published copy of the checkpoint at size ${size} is missing from storage` };
-        if (published !== cp.note) return { checkpointSize: size, reason: `the published copy of the checkpoint at size ${size} differs from the database` };
-      }
-      checked++;
+  /** A published object, on its own: it verifies with the key and says what its name says. */
+  const openPublished = (o: PublishedCheckpoint): { problem?: LedgerProblem; opened?: ReturnType<typeof open> } => {
+    const at = { checkpointSize: o.size, objectKey: o.key };
+    if (o.root === undefined) return { problem: { objectKey: o.key, reason: `${o.key} in the checkpoint folder is not named as a checkpoint (<size>-<root>.note): the service never wrote it` } };
+    if (o.text === undefined) {
+      return { problem: { ...at, reason: o.bytes > 64 * 1024 ? `${o.key} is ${o.bytes} bytes, too large to be a checkpoint` : `${o.key} was listed in storage but could not be read back` } };
     }
+    let opened;
+    try {
+      opened = open(o.text);
+    } catch (e) {
+      return { problem: { ...at, reason: `the checkpoint published in storage at ${o.key} does not verify with the ledger key (${(e as Error).message})` } };
+    }
+    if (opened.size !== o.size || opened.rootHash.toString('hex') !== o.root) {
+      return { problem: { ...at, reason: `the checkpoint published at ${o.key} is signed for size ${opened.size} and root ${opened.rootHash.toString('hex')}, not what its name says` } };
+    }
+    return { opened };
+  };
+
+  const checkRow = async (size: number, cp: CheckpointRow, objects: PublishedCheckpoint[], root: Buffer): Promise<LedgerProblem | undefined> => {
+    const at = { checkpointSize: size };
+    let opened;
+    try {
+      opened = open(cp.note);
+    } catch (e) {
+      return { ...at, reason: `checkpoint at size ${size} does not verify with the ledger key (${(e as Error).message})` };
+    }
+    if (opened.size !== size || !opened.rootHash.equals(cp.root_hash)) return { ...at, reason: `checkpoint row at size ${size} differs from its signed note` };
+    if (!root.equals(opened.rootHash)) {
+      return { ...at, reason: `the events do not match the checkpoint signed at size ${size} (root ${root.toString('hex')} ≠ ${opened.rootHash.toString('hex')}): history was changed or forked` };
+    }
+    if (published) {
+      const objectKey = cp.object_key ?? undefined;
+      // Read directly when the listing did not show it: it may have been published after that page was listed.
+      const listed = objects.find((o) => o.key === objectKey);
+      const text = listed ? listed.text : objectKey ? await published.read(objectKey) : undefined;
+      if (text === undefined) return { ...at, objectKey, reason: `the published copy of the checkpoint at size ${size} is missing from storage${objectKey ? ` (${objectKey})` : ''}` };
+      if (text !== cp.note) return { ...at, objectKey, reason: `the published copy of the checkpoint at size ${size} differs from the database (${objectKey})` };
+    }
+    checked++;
     return undefined;
   };
 
-  const before = await checkCheckpoint(0);
+  /** Checks every row and object at the size the pass has reached (`next`), then finds the next size to stop at. */
+  const checkCheckpoints = async (): Promise<LedgerProblem | undefined> => {
+    const root = rootOf(frontier);
+    for (;;) {
+      const row = await dbCheckpoints.peek();
+      const object = stored ? await stored.peek() : undefined;
+      const size = Math.min(row ? Number(row.tree_size) : Infinity, object ? object.size : Infinity);
+      if (size > next) {
+        pendingSize = size;
+        return undefined;
+      }
+      const objects: PublishedCheckpoint[] = [];
+      while (stored && (await stored.peek())?.size === size) objects.push((await stored.take())!);
+      for (const o of objects) {
+        const { problem, opened } = openPublished(o);
+        if (problem) return problem;
+        if (!root.equals(opened!.rootHash)) {
+          return {
+            checkpointSize: size,
+            objectKey: o.key,
+            reason: `the events do not match the checkpoint published in storage at size ${size} (${o.key}; root ${root.toString('hex')} ≠ ${o.root}): history was changed or forked`,
+          };
+        }
+        publishedChecked++;
+      }
+      let cp = row && Number(row.tree_size) === size ? (await dbCheckpoints.take())! : undefined;
+      if (!cp && objects.length) cp = await lateRow(q, size);
+      if (cp) {
+        const problem = await checkRow(size, cp, objects, root);
+        if (problem) return problem;
+      }
+      const orphan = objects.find((o) => o.key !== cp?.object_key);
+      if (orphan) {
+        return {
+          checkpointSize: size,
+          objectKey: orphan.key,
+          reason: cp
+            ? `the checkpoint published in storage at ${orphan.key} is not the one the database row at size ${size} names (${cp.object_key})`
+            : `the checkpoint published in storage at size ${size} (${orphan.key}) has no row in ledger_checkpoints: checkpoint rows were deleted (or a publish stopped between storage and database)`,
+        };
+      }
+    }
+  };
+
+  const before = await checkCheckpoints();
   if (before) return fail(before);
   for (;;) {
     const found = await rows(
@@ -108,15 +200,70 @@ export async function verifyLedger(
       heads.set(chain, hash);
       push(frontier, leaf);
       next++;
-      const problem = await checkCheckpoint(next);
-      if (problem) return fail(problem);
+      if (next >= pendingSize) {
+        const problem = await checkCheckpoints();
+        if (problem) return fail(problem);
+      }
     }
   }
-  if (checkpointIdx < checkpoints.length) {
-    const size = Number(checkpoints[checkpointIdx].tree_size);
+  // No more events. A checkpoint still pending was signed over more events than exist. (Not a
+  // publish racing this pass: a checkpoint is signed over events already committed, and it was
+  // seen, row or object, before the last query for events found none.)
+  const row = await dbCheckpoints.peek();
+  const object = stored ? await stored.peek() : undefined;
+  if (object && (!row || object.size <= Number(row.tree_size))) {
+    const { problem, opened } = openPublished(object);
+    if (problem) return fail(problem);
+    return fail({
+      checkpointSize: opened!.size,
+      objectKey: object.key,
+      reason: `the checkpoint published in storage at size ${opened!.size} (${object.key}) covers ${opened!.size} events but the database holds only ${next}: events were deleted`,
+    });
+  }
+  if (row) {
+    const size = Number(row.tree_size);
     return fail({ checkpointSize: size, reason: `a checkpoint was signed at size ${size} but only ${next} events exist: events were deleted` });
   }
-  return { ok: true, events: next, checkpointsChecked: checked, root: rootOf(frontier).toString('hex'), eventsPerSecond: next / ((performance.now() - t0) / 1000) };
+  return { ok: true, ...summary() };
+}
+
+/** The database's checkpoint rows in tree-size order, a page at a time. */
+async function* checkpointRows(q: Queryable, page = 1000): AsyncGenerator<CheckpointRow> {
+  let after = -1;
+  for (;;) {
+    const found = await rows<CheckpointRow>(q, `SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2`, [after, page]);
+    yield* found;
+    if (found.length < page) return;
+    after = Number(found[found.length - 1].tree_size);
+  }
+}
+
+/** The row of a checkpoint found in storage, read again (once more after a moment) in case its publish was finishing. */
+async function lateRow(q: Queryable, size: number): Promise<CheckpointRow | undefined> {
+  const read = () => one<CheckpointRow>(q, `SELECT ${CHECKPOINT_COLUMNS} FROM ledger_checkpoints WHERE tree_size = $1`, [size]);
+  const now = await read();
+  if (now) return now;
+  await new Promise((resolve) => setTimeout(resolve, LATE_ROW_WAIT_MS));
+  return read();
+}
+
+/** An async iterator that can show its next item without taking it. */
+class Lookahead<T> {
+  private head?: Promise<IteratorResult<T>>;
+
+  constructor(private readonly it: AsyncIterator<T>) {}
+
+  async peek(): Promise<T | undefined> {
+    this.head ??= this.it.next();
+    const r = await this.head;
+    return r.done ? undefined : r.value;
+  }
+
+  async take(): Promise<T | undefined> {
+    const value = await this.peek();
+    if (value !== undefined) this.head = undefined;
+    return value;
+  }
 }
 
 /** Adds a leaf to a compact range: merge equal-height perfect subtrees from the right. */

@@ -24,6 +24,7 @@ import {
 import { ObjectStore } from '../storage/index.js';
 import { ledgerSize, LEDGER_ROW_COLUMNS, nodeReader, storedLedgerEvent } from './ledger-append.js';
 import { verifyLedger, type LedgerVerification } from './ledger-verifier.js';
+import { checkpointObjectKey, publishedCheckpoints } from './published-checkpoints.js';
 import { recordCustodyEvent, type Justification } from './custody-recorder.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 
@@ -80,7 +81,7 @@ export class LedgerService {
     const note = signCheckpoint({ origin: this.origin, size, rootHash: root }, this.signer);
     // The key names the signing key, the size and the root: a checkpoint is never overwritten,
     // not even by a forked or restored database sharing the bucket (the old one stays as proof).
-    const objectKey = `ledger/${formatKeyId(parseVerifierKey(this.verifierKey).keyId)}/checkpoints/${String(size).padStart(20, '0')}-${root.toString('hex')}.note`;
+    const objectKey = checkpointObjectKey(this.signer.keyId, size, root);
     // Write-once where the store has Object Lock (COMPLIANCE); said plainly where it has not.
     const retainUntil = this.store.capabilities()?.objectLock ? new Date(Date.now() + this.config.LEDGER_CHECKPOINT_RETENTION_DAYS * 86400_000) : undefined;
     const stored = await this.store.put(this.store.buckets.originals, objectKey, Buffer.from(note), { contentType: 'text/plain; charset=utf-8', retainUntil });
@@ -192,21 +193,9 @@ export class LedgerService {
     };
   }
 
+  /** Full verification with the public key, against the database and the checkpoints published in storage. */
   verify(): Promise<LedgerVerification> {
-    return verifyLedger(this.ds, this.verifierKey, {
-      checkpointText: async (_size, key) => {
-        if (!key) return undefined;
-        try {
-          const obj = await this.store.get(this.store.buckets.originals, key);
-          const chunks: Buffer[] = [];
-          for await (const c of obj.body) chunks.push(c as Buffer);
-          return Buffer.concat(chunks).toString('utf8');
-        } catch (e) {
-          if (e instanceof AppError && e.code === 'OBJECT_NOT_FOUND') return undefined;
-          throw e;
-        }
-      },
-    });
+    return verifyLedger(this.ds, this.verifierKey, { published: publishedCheckpoints(this.store, this.verifierKey) });
   }
 
   private async assertSizes(treeSize: number) {

@@ -4,7 +4,22 @@ import { ObjectStore } from './object-store.js';
 import { S3ObjectStore, type S3StoreSettings } from './s3-object-store.js';
 import { IngestUploadStore } from './ingest-upload-store.js';
 
-function storeSettings(config: AppConfig): S3StoreSettings {
+/** The settings a store needs (the ledger verifier has only these, not the service's whole configuration). */
+export type StoreConfig = Pick<
+  AppConfig,
+  | 'S3_ENDPOINT'
+  | 'S3_REGION'
+  | 'S3_ACCESS_KEY_ID'
+  | 'S3_SECRET_ACCESS_KEY'
+  | 'S3_FORCE_PATH_STYLE'
+  | 'S3_BUCKET_ORIGINALS'
+  | 'S3_BUCKET_WORKING'
+  | 'S3_PART_SIZE_MB'
+  | 'S3_UPLOAD_CONCURRENCY'
+  | 'S3_PRESIGN_TTL_SECONDS'
+>;
+
+function storeSettings(config: StoreConfig): S3StoreSettings {
   return {
     endpoint: config.S3_ENDPOINT,
     region: config.S3_REGION,
@@ -18,7 +33,7 @@ function storeSettings(config: AppConfig): S3StoreSettings {
   };
 }
 
-export function createObjectStore(config: AppConfig): S3ObjectStore {
+export function createObjectStore(config: StoreConfig): S3ObjectStore {
   return new S3ObjectStore(storeSettings(config));
 }
 

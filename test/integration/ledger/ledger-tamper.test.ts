@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { LedgerService } from '../../../libs/custody/index.js';
+import { checkpointObjectKey, checkpointPrefix, LedgerService, verifyLedger } from '../../../libs/custody/index.js';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSignerKey, openCheckpoint, verifierKeyFromSigner, verifyConsistency, verifyInclusion } from '../../../libs/ledger/index.js';
+import { generateSignerKey, openCheckpoint, parseVerifierKey, signCheckpoint, signNote, verifierKeyFromSigner, verifyConsistency, verifyInclusion } from '../../../libs/ledger/index.js';
+import { ObjectStore } from '../../../libs/storage/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../../support/api-harness.js';
 import { CLI, cliOptions, createScratchDatabase } from '../../support/test-env.js';
 
@@ -13,37 +14,62 @@ const run = promisify(execFile);
 
 /**
  * The ledger's tamper tests, on a scratch database of their own (they corrupt it on purpose):
- * a superuser edit, deleted events and a fork must each be found and named.
+ * a superuser edit, deleted events and a fork must each be found and named, also when the
+ * checkpoint rows went with them (the checkpoints published in storage show it). The ledger key
+ * is the test's own, so its storage folder (ledger/<key id>/) holds only this database's checkpoints.
  */
 describe('custody ledger: proofs, checkpoints and tamper detection', () => {
   const h = new ApiHarness();
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
   let ledger: LedgerService;
+  let store: ObjectStore;
   let oic: TestUser;
   let caseId: string;
+  let publicKey: string;
 
+  /** What an auditor running `dems verify ledger` has: read access to database and storage, and the public key. Nothing else. */
+  const verifierEnv = () => ({
+    DATABASE_URL: h.config.DATABASE_URL,
+    S3_ENDPOINT: h.config.S3_ENDPOINT,
+    S3_REGION: h.config.S3_REGION,
+    S3_ACCESS_KEY_ID: h.config.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: h.config.S3_SECRET_ACCESS_KEY,
+    S3_FORCE_PATH_STYLE: h.config.S3_FORCE_PATH_STYLE,
+    S3_BUCKET_ORIGINALS: h.config.S3_BUCKET_ORIGINALS,
+    S3_BUCKET_WORKING: h.config.S3_BUCKET_WORKING,
+  });
+  const runCli = async (args: string[], env: Record<string, string | number | boolean | undefined>) => {
+    const r = await run('node', [CLI, ...args], cliOptions(env)).catch((e) => e as { code: number; stdout: string; stderr: string });
+    return { code: (r as { code?: number }).code ?? 0, stdout: r.stdout, stderr: r.stderr };
+  };
   const verifyCli = async () => {
-    const r = await run('node', [CLI, 'verify', 'ledger', '--json'], cliOptions({ ...h.config })).catch((e) => e as { code: number; stdout: string });
-    return { code: (r as { code?: number }).code ?? 0, result: JSON.parse((r as { stdout: string }).stdout) };
+    const r = await runCli(['verify', 'ledger', '--key', publicKey, '--json'], verifierEnv());
+    return { code: r.code, result: JSON.parse(r.stdout) };
   };
   const superuser = async (sql: string, params: unknown[] = []) => {
-    await h.ds.query(`ALTER TABLE custody_events DISABLE TRIGGER USER`);
-    await h.ds.query(`ALTER TABLE ledger_nodes DISABLE TRIGGER USER`);
+    const tables = ['custody_events', 'ledger_nodes', 'ledger_checkpoints'];
+    for (const t of tables) await h.ds.query(`ALTER TABLE ${t} DISABLE TRIGGER USER`);
     try {
       await h.ds.query(sql, params);
     } finally {
-      await h.ds.query(`ALTER TABLE custody_events ENABLE TRIGGER USER`);
-      await h.ds.query(`ALTER TABLE ledger_nodes ENABLE TRIGGER USER`);
+      for (const t of tables) await h.ds.query(`ALTER TABLE ${t} ENABLE TRIGGER USER`);
     }
   };
+  const deleteTail = (from: number) =>
+    superuser(`DELETE FROM ledger_nodes WHERE (level = 0 AND idx >= $1) OR (level > 0 AND (idx + 1) * (1::bigint << level) > $1)`, [from]).then(() =>
+      superuser(`DELETE FROM custody_events WHERE leaf_index >= $1`, [from]),
+    );
+  const publishedKeys = async () => (await store.list(h.config.S3_BUCKET_ORIGINALS, checkpointPrefix(parseVerifierKey(publicKey).keyId))).entries.map((e) => e.key);
   const addEvents = async (n: number) => {
     for (let i = 0; i < n; i++) await h.call('GET', `/api/v1/cases/${caseId}`, { token: oic.token, headers: JUSTIFY });
   };
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    await h.start({ DATABASE_URL: scratch.url });
+    await h.start({ DATABASE_URL: scratch.url, LEDGER_SIGNING_KEY: generateSignerKey('tamper.test.local/ledger') });
     ledger = h.app.get(LedgerService);
+    store = h.app.get(ObjectStore);
+    publicKey = (await h.call('GET', '/api/v1/ledger/public-key')).body.verifierKey as string;
     oic = await h.user('oic', 'investigator');
     const c = await h.call('POST', '/api/v1/cases', { token: oic.token, body: { urn: freshUrn(), title: 'Ledger case' } });
     caseId = c.body.id as string;
@@ -87,7 +113,7 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
 
     const { code, result } = await verifyCli();
     expect(code).toBe(0);
-    expect(result).toMatchObject({ ok: true, events: second.treeSize, checkpointsChecked: 2 });
+    expect(result).toMatchObject({ ok: true, events: second.treeSize, checkpointsChecked: 2, publishedChecked: 2 });
   });
 
   it('exports a case log that anyone can check offline with the public key, and that shows any edit', async () => {
@@ -152,6 +178,78 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
     expect(exportEvent[0].justification_code).toBe('court_preparation');
   });
 
+  it('verifies the ledger with the public key only: no signing key, nor any other secret of the service', async () => {
+    const env = verifierEnv();
+    expect(Object.keys(env).some((k) => k.startsWith('LEDGER_') || k.startsWith('AUTH_') || k === 'REDIS_URL')).toBe(false);
+    const expected = { ok: true, events: await ledger.size(), publishedChecked: expect.any(Number) };
+
+    const fromEnv = await runCli(['verify', 'ledger', '--json'], { ...env, DEMS_LEDGER_PUBLIC_KEY: publicKey });
+    expect(fromEnv.code).toBe(0);
+    expect(JSON.parse(fromEnv.stdout)).toMatchObject(expected);
+    expect(JSON.parse(fromEnv.stdout).publishedChecked).toBeGreaterThan(0);
+
+    // The API's answer saved as it comes is a key file too.
+    const dir = await mkdtemp(join(tmpdir(), 'vkey-'));
+    await writeFile(join(dir, 'public-key.json'), (await h.call('GET', '/api/v1/ledger/public-key')).text);
+    const fromFile = await runCli(['verify', 'ledger', '--key-file', join(dir, 'public-key.json')], env);
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.stdout).toMatch(/^ledger OK: \d+ events, \d+ signed checkpoint\(s\) in the database and [1-9]\d* published in storage match/);
+
+    // Without a public key it refuses, even when the signing key is at hand: it never uses that.
+    const none = await runCli(['verify', 'ledger'], { ...env, LEDGER_SIGNING_KEY: h.config.LEDGER_SIGNING_KEY });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('VERIFIER_KEY_REQUIRED');
+    const otherKey = verifierKeyFromSigner(generateSignerKey('tamper.test.local/ledger'));
+    const wrong = await runCli(['verify', 'ledger', '--key', otherKey, '--json'], env);
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.stdout).problem).toMatchObject({ reason: expect.stringContaining('does not verify with the ledger key') });
+  });
+
+  it('checks the objects published in storage: a missing copy, a foreign object, a checkpoint whose row was deleted', async () => {
+    await addEvents(2);
+    const cp = (await ledger.publishCheckpoint())!;
+    const bucket = h.config.S3_BUCKET_ORIGINALS;
+    const key = cp.objectKey!;
+    expect(await publishedKeys()).toContain(key);
+
+    await store.delete(bucket, key);
+    const missing = await verifyCli();
+    expect(missing.code).toBe(1);
+    expect(missing.result.problem).toMatchObject({ checkpointSize: cp.treeSize, objectKey: key, reason: expect.stringContaining('missing from storage') });
+    // Still a valid note of the ledger key (a witness's cosignature added), but not the bytes the database holds.
+    const text = cp.note.slice(0, cp.note.lastIndexOf('\n\n') + 1);
+    const cosigned = cp.note + signNote(text, generateSignerKey('witness.test.local')).slice(text.length + 1);
+    await store.put(bucket, key, Buffer.from(cosigned));
+    expect((await verifyCli()).result.problem).toMatchObject({ checkpointSize: cp.treeSize, objectKey: key, reason: expect.stringContaining('differs from the database') });
+    await store.put(bucket, key, Buffer.from(cp.note));
+    expect((await verifyCli()).code).toBe(0);
+
+    // A checkpoint signed by some other key, put where the ledger's are.
+    const root = Buffer.from(cp.rootHash, 'hex');
+    const foreignKey = checkpointObjectKey(parseVerifierKey(publicKey).keyId, cp.treeSize + 1000, root);
+    await store.put(bucket, foreignKey, Buffer.from(signCheckpoint({ origin: 'tamper.test.local/ledger', size: cp.treeSize + 1000, rootHash: root }, generateSignerKey('tamper.test.local/ledger'))));
+    const foreign = await verifyCli();
+    expect(foreign.code).toBe(1);
+    expect(foreign.result.problem).toMatchObject({ objectKey: foreignKey, reason: expect.stringContaining('does not verify with the ledger key') });
+    await store.delete(bucket, foreignKey);
+    expect((await verifyCli()).code).toBe(0);
+
+    // The row of a checkpoint inside the ledger deleted: the events still match, but storage says a row is gone.
+    const [row] = await h.ds.query(`SELECT * FROM ledger_checkpoints WHERE tree_size = $1`, [cp.treeSize]);
+    await superuser(`DELETE FROM ledger_checkpoints WHERE tree_size = $1`, [cp.treeSize]);
+    const rowless = await verifyCli();
+    expect(rowless.code).toBe(1);
+    expect(rowless.result.problem).toMatchObject({ checkpointSize: cp.treeSize, objectKey: key, reason: expect.stringContaining('has no row in ledger_checkpoints') });
+    await h.ds.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, note, object_key, created_at) VALUES ($1, $2, $3, $4, $5)`, [
+      row.tree_size,
+      row.root_hash,
+      row.note,
+      row.object_key,
+      row.created_at,
+    ]);
+    expect((await verifyCli()).code).toBe(0);
+  });
+
   it('names the event a superuser edited, and is whole again once it is put back', async () => {
     const [row] = await h.ds.query(`SELECT leaf_index, justification_text FROM custody_events WHERE type = 'case.consulted' ORDER BY leaf_index LIMIT 1`);
     await superuser(`UPDATE custody_events SET justification_text = 'nothing to see here' WHERE leaf_index = $1`, [row.leaf_index]);
@@ -195,5 +293,36 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
     expect(forked.code).toBe(1);
     expect(forked.result.problem).toMatchObject({ reason: expect.stringContaining('history was changed or forked') });
     expect(forked.result.problem.checkpointSize).toBeGreaterThan(size - 2);
+  });
+
+  it('names the checkpoint in storage when a superuser deletes the last events, their nodes and the later checkpoint rows', async () => {
+    // Back to before the fork, with every trace of the tail gone from the database: what is left is consistent in itself.
+    const [kept] = await h.ds.query(`SELECT max(tree_size)::int AS size FROM ledger_checkpoints WHERE tree_size < $1`, [(await ledger.size()) - 2]);
+    const cut = Number(kept.size);
+    await deleteTail(cut);
+    await superuser(`DELETE FROM ledger_checkpoints WHERE tree_size > $1`, [cut]);
+    expect(await ledger.size()).toBe(cut);
+    const fromDatabase = await verifyLedger(h.ds, publicKey);
+    expect(fromDatabase).toMatchObject({ ok: true, events: cut });
+
+    const beyond = (await publishedKeys()).filter((k) => Number(k.slice(k.lastIndexOf('/') + 1, k.lastIndexOf('/') + 21)) > cut).sort();
+    expect(beyond.length).toBeGreaterThan(0);
+    const first = Number(beyond[0].slice(beyond[0].lastIndexOf('/') + 1, beyond[0].lastIndexOf('/') + 21));
+    const truncated = await verifyCli();
+    expect(truncated.code).toBe(1);
+    expect(truncated.result.problem).toEqual({
+      checkpointSize: first,
+      objectKey: beyond[0],
+      reason: `the checkpoint published in storage at size ${first} (${beyond[0]}) covers ${first} events but the database holds only ${cut}: events were deleted`,
+    });
+    const plain = await runCli(['verify', 'ledger', '--key', publicKey], verifierEnv());
+    expect(plain).toMatchObject({ code: 1, stdout: expect.stringContaining(`ledger BROKEN at checkpoint at size ${first}: the checkpoint published in storage at size ${first} (${beyond[0]})`) });
+
+    // New events in the deleted places: a different history up to that size, which only storage still contradicts.
+    await addEvents(first - cut);
+    expect((await verifyLedger(h.ds, publicKey)).ok).toBe(true);
+    const forked = await verifyCli();
+    expect(forked.code).toBe(1);
+    expect(forked.result.problem).toMatchObject({ checkpointSize: first, objectKey: beyond[0], reason: expect.stringContaining('history was changed or forked') });
   });
 });
