@@ -55,8 +55,9 @@ function ewfSet(setKey: string, group: ExhibitFile[]): ExtractionSet {
     // Stable choice of the kept copy: by file id.
     const copies = [...byNumber.get(n)!].sort((a, b) => a.fileId.localeCompare(b.fileId));
     const kept = copies[0];
-    const distinct = copies.filter((c) => !(c.sha256 && kept.sha256 && c.sha256 === kept.sha256 && c.size === kept.size));
-    if (distinct.length > 1 || copies.some((c) => c !== kept && (!c.sha256 || !kept.sha256))) {
+    // A second copy counts as the same segment only when it is provably the same bytes.
+    const differing = copies.slice(1).filter((c) => !(c.sha256 && kept.sha256 && c.sha256 === kept.sha256 && c.size === kept.size));
+    if (differing.length > 0) {
       conflicts.push({ segmentNumber: n, fileIds: copies.map((c) => c.fileId) });
       problems.push(`segment ${n} is present ${copies.length} times with different (or unhashed) content`);
     } else {
