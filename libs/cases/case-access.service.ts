@@ -35,7 +35,8 @@ export const caseNotFound = () => new AppError('CASE_NOT_FOUND', 'No such case, 
 /**
  * Need-to-know, in one place. A user reaches a case as a member, or (supervisor, auditor) by
  * giving a reason, which is recorded; OFFICIAL-SENSITIVE cases need membership. Anything else is
- * answered exactly like a case that does not exist (404), so ids of other cases leak nothing.
+ * answered exactly like a case that does not exist (404), so ids of other cases leak nothing:
+ * neither their existence nor their classification.
  */
 @Injectable()
 export class CaseAccessService {
@@ -56,15 +57,21 @@ export class CaseAccessService {
         WHERE c.id = $1`,
       [caseId, principal.userId],
     );
-    if (!row) throw caseNotFound();
-    if (row.case_role && principal.role !== 'cps_prosecutor') {
+    if (row?.case_role && principal.role !== 'cps_prosecutor') {
       const perms = CASE_ROLE_PERMISSIONS[row.case_role];
       if (!perms.includes(permission)) {
         throw new AppError('CASE_PERMISSION_DENIED', `Your role on this case (${row.case_role}) does not allow ${permission}`, 403);
       }
       return access(caseId, row.classification, row.case_role, 'member', perms);
     }
-    if (BREAK_GLASS_ROLES.has(principal.role) && row.classification === 'OFFICIAL') {
+    if (BREAK_GLASS_ROLES.has(principal.role)) {
+      // A supervisor or auditor who is not a member gets the same two refusals for any case id,
+      // whether it names an OFFICIAL case, an OFFICIAL-SENSITIVE one or nothing at all: only with a
+      // reason given does the answer depend on the case (OFFICIAL opens, anything else is 404).
+      // Answering 403 here for OFFICIAL cases alone revealed which ids exist and their classification.
+      if (permission !== 'case.read') {
+        throw new AppError('CASE_PERMISSION_DENIED', 'Without membership a case can only be read, with a reason; ask its officer in the case to add you', 403);
+      }
       if (!options.justification) {
         throw new AppError(
           'ACCESS_REASON_REQUIRED',
@@ -72,21 +79,20 @@ export class CaseAccessService {
           403,
         );
       }
-      if (permission !== 'case.read') {
-        throw new AppError('CASE_PERMISSION_DENIED', 'Opening a case with a supervisory reason gives read-only access', 403);
+      if (row?.classification === 'OFFICIAL') {
+        const event = {
+          type: 'case.opened_with_reason',
+          operation: 'consultation',
+          caseId,
+          actor: principal,
+          object: { type: 'case', id: caseId },
+          justification: options.justification,
+          context: options.context,
+        } as const;
+        if (options.tx) await recordCustodyEvent(options.tx, event);
+        else await this.ds.transaction((tx) => recordCustodyEvent(tx, event));
+        return access(caseId, row.classification, null, 'supervisory_reason', ['case.read']);
       }
-      const event = {
-        type: 'case.opened_with_reason',
-        operation: 'consultation',
-        caseId,
-        actor: principal,
-        object: { type: 'case', id: caseId },
-        justification: options.justification,
-        context: options.context,
-      } as const;
-      if (options.tx) await recordCustodyEvent(options.tx, event);
-      else await this.ds.transaction((tx) => recordCustodyEvent(tx, event));
-      return access(caseId, row.classification, null, 'supervisory_reason', ['case.read']);
     }
     throw caseNotFound();
   }

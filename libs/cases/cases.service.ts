@@ -68,33 +68,61 @@ export class CasesService {
       throw new AppError('ROLE_NOT_ALLOWED', 'Only investigators and supervisors can open a case', 403);
     }
     const urn = parseUrn(input.urn);
-    return this.ds.transaction(async (tx) => {
-      let row;
-      try {
-        row = await one<{ id: string }>(
+    try {
+      return await this.ds.transaction(async (tx) => {
+        const row = await one<{ id: string }>(
           tx,
           `INSERT INTO cases (urn, title, operation_name, offence_summary, status, classification, retention_group, review_date, officer_in_case, created_by)
            VALUES ($1, $2, $3, $4, coalesce($5, 'open'), coalesce($6, 'OFFICIAL'), coalesce($7, 3), $8, $9, $9) RETURNING id`,
           [urn.normalised, input.title, input.operationName ?? null, input.offenceSummary ?? null, input.status ?? null, input.classification ?? null,
             input.retentionGroup ?? null, input.reviewDate ?? null, principal.userId],
         );
-      } catch (e) {
-        if ((e as { code?: string }).code === '23505') throw new AppError('URN_TAKEN', `A case with URN ${urn.display} already exists`, 409);
-        throw e;
-      }
-      const id = row!.id;
-      await tx.query(`INSERT INTO case_members (case_id, user_id, case_role, added_by) VALUES ($1, $2, 'officer_in_case', $2)`, [id, principal.userId]);
-      await recordCustodyEvent(tx, {
-        type: 'case.created',
-        operation: 'collection',
-        caseId: id,
-        actor: principal,
-        object: { type: 'case', id, version: 1 },
-        context,
-        details: { urn: urn.normalised, title: input.title, classification: input.classification ?? 'OFFICIAL' },
+        const id = row!.id;
+        await tx.query(`INSERT INTO case_members (case_id, user_id, case_role, added_by) VALUES ($1, $2, 'officer_in_case', $2)`, [id, principal.userId]);
+        await recordCustodyEvent(tx, {
+          type: 'case.created',
+          operation: 'collection',
+          caseId: id,
+          actor: principal,
+          object: { type: 'case', id, version: 1 },
+          context,
+          details: { urn: urn.normalised, title: input.title, classification: input.classification ?? 'OFFICIAL' },
+        });
+        return { ...(await this.load(tx, id)), access: { caseRole: 'officer_in_case' as const, via: 'member' as const } };
       });
-      return { ...(await this.load(tx, id)), access: { caseRole: 'officer_in_case', via: 'member' } };
-    });
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505') throw await this.urnUnavailable(principal, urn.normalised, urn.display, context);
+      throw e;
+    }
+  }
+
+  /**
+   * A URN is unique, so refusing a second case with it necessarily tells the caller that the URN
+   * is in use; nothing else may follow from the answer. Everyone gets the same words, whether
+   * they could see the existing case or not and whatever its classification: no id, title or
+   * status, no 404-versus-409 difference to probe with. Duplicates are resolved by people (a
+   * supervisor or the officer in the case adds the caller to the existing case), and the attempt
+   * is recorded on the existing case, so its officers and the auditors see who tried the URN.
+   */
+  private async urnUnavailable(principal: Principal, normalised: string, display: string, context: RequestContext): Promise<AppError> {
+    const existing = await one<{ id: string }>(this.ds, `SELECT id FROM cases WHERE urn = $1`, [normalised]);
+    if (existing) {
+      await this.ds.transaction((tx) => recordCustodyEvent(tx, {
+        type: 'case.urn_conflict',
+        operation: 'collection',
+        caseId: existing.id,
+        actor: principal,
+        object: { type: 'case', id: existing.id },
+        outcome: 'denied',
+        context,
+        details: { urn: normalised },
+      }));
+    }
+    return new AppError(
+      'URN_UNAVAILABLE',
+      `URN ${display} cannot be used to open a new case. If the matter is already under investigation, ask a supervisor to add you to its case`,
+      409,
+    );
   }
 
   async get(principal: Principal, caseId: string, justification: Justification | undefined, context: RequestContext): Promise<CaseView> {

@@ -30,7 +30,7 @@ describe('cases, exhibits, sign-in and the s.62 log (real PostgreSQL)', () => {
       [{ urn: freshUrn(), title: 'x', classification: 'SECRET' }, 400, 'VALIDATION_FAILED'],
       [{ urn: freshUrn(), title: 'x'.repeat(201) }, 400, 'VALIDATION_FAILED'],
       [{ urn: freshUrn(), title: 'x', unexpected: true }, 400, 'VALIDATION_FAILED'],
-      [{ urn: MAIN_URN.replace(/\//g, ''), title: 'duplicate' }, 409, 'URN_TAKEN'],
+      [{ urn: MAIN_URN.replace(/\//g, ''), title: 'duplicate' }, 409, 'URN_UNAVAILABLE'],
     ])('POST /cases %j -> %i %s', async (body, status, code) => {
       const before = (await h.ds.query(`SELECT count(*)::int AS n FROM cases`))[0].n;
       const res = await h.call('POST', '/api/v1/cases', { token: oic.token, body });
