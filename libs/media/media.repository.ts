@@ -192,9 +192,9 @@ export class MediaRepository {
   }
 
   /** The first bytes of a local file or URL (a Range request), for content sniffing. */
-  async readHead(input: string, bytes: number, signal?: AbortSignal): Promise<Buffer> {
+  async readHead(input: string, bytes: number, signal?: AbortSignal, timeLimitMs = 30_000): Promise<Buffer> {
     if (isUrl(input)) {
-      const res = await fetch(input, { headers: { range: `bytes=0-${bytes - 1}` }, ...(signal ? { signal } : {}) });
+      const res = await fetch(input, { headers: { range: `bytes=0-${bytes - 1}` }, signal: withTimeout(signal, timeLimitMs) });
       if (!res.ok) throw new InputReadError(`HTTP ${res.status}`, res.status);
       const buf = Buffer.from(await res.arrayBuffer());
       return buf.subarray(0, bytes);
@@ -210,11 +210,11 @@ export class MediaRepository {
   }
 
   /** SHA-256 and size of a local file or URL, streamed (never whole in memory). */
-  async sha256(input: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
+  async sha256(input: string, signal?: AbortSignal, timeLimitMs = 3_600_000): Promise<{ sha256: string; size: number }> {
     const hasher = new MultiHashStream(['sha256']);
     const sink = new Writable({ write: (_c, _e, cb) => cb() });
     if (isUrl(input)) {
-      const res = await fetch(input, signal ? { signal } : {});
+      const res = await fetch(input, { signal: withTimeout(signal, timeLimitMs) });
       if (!res.ok || !res.body) throw new InputReadError(`HTTP ${res.status}`, res.status);
       await pipeline(Readable.fromWeb(res.body as WebReadableStream), hasher, sink, signal ? { signal } : {});
     } else {
@@ -225,8 +225,8 @@ export class MediaRepository {
   }
 
   /** Downloads a URL to a local file (images: sharp and heif-convert read files). */
-  async download(url: string, dest: string, signal?: AbortSignal): Promise<void> {
-    const res = await fetch(url, signal ? { signal } : {});
+  async download(url: string, dest: string, signal?: AbortSignal, timeLimitMs = 600_000): Promise<void> {
+    const res = await fetch(url, { signal: withTimeout(signal, timeLimitMs) });
     if (!res.ok || !res.body) throw new InputReadError(`HTTP ${res.status}`, res.status);
     await pipeline(Readable.fromWeb(res.body as WebReadableStream), createWriteStream(dest, { mode: 0o600 }), signal ? { signal } : {});
   }
@@ -398,6 +398,12 @@ function substitute(arg: string, paths: RunPaths): string {
   if (paths.output !== undefined) a = a.split('{output}').join(paths.output);
   if (paths.tmp !== undefined) a = a.split('{tmp}').join(paths.tmp);
   return a;
+}
+
+/** The caller's signal, or a time limit, whichever fires first: a stalled server must not hang a read. */
+function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const limit = AbortSignal.timeout(ms);
+  return signal ? AbortSignal.any([signal, limit]) : limit;
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

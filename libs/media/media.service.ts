@@ -653,6 +653,9 @@ export class MediaService {
       if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
         return { ok: false, failure: mediaFailure('MEDIA_INPUT_UNREADABLE', `The input could not be read (${code}).`) };
       }
+      if ((err as Error).name === 'TimeoutError') {
+        return { ok: false, failure: mediaFailure('MEDIA_TIMEOUT', 'Reading the input took longer than the time limit; the storage may be slow or stalled.', { retryable: true }) };
+      }
       if ((err as Error).name === 'AbortError') return { ok: false, failure: mediaFailure('MEDIA_ABORTED', 'The work was cancelled.') };
       if (err instanceof TypeError && /fetch failed/.test(err.message)) {
         return { ok: false, failure: mediaFailure('MEDIA_INPUT_UNREADABLE', 'The file could not be read over the network; try again later.', { retryable: true }) };
@@ -697,7 +700,7 @@ export class MediaService {
   }
 
   private async head(input: string, opts: MediaCallOptions): Promise<Buffer> {
-    return this.repository.readHead(input, SNIFF_BYTES, opts.signal);
+    return this.repository.readHead(input, SNIFF_BYTES, opts.signal, this.timeLimitFor(opts, undefined));
   }
 
   /** sharp and heif-convert read local files: a URL input is downloaded into the scratch folder. */
@@ -705,7 +708,7 @@ export class MediaService {
     if (!isUrl(input)) return input;
     const dir = ctx.tmp ?? (await mkdtemp(join(tmpdir(), 'media-probe-')));
     const dest = join(dir, 'input.download');
-    await this.repository.download(input, dest, opts.signal);
+    await this.repository.download(input, dest, opts.signal, this.timeLimitFor(opts, undefined));
     if (!ctx.tmp) ctx.tmp = dir; // removed by the caller's context, or below for bare probes
     return dest;
   }
