@@ -33,8 +33,10 @@ ensure_packages() { # [with-swift]
     bin=${pair%%:*}; pkg=${pair##*:}
     command -v "$bin" >/dev/null || want+=("$pkg")
   done
-  # libs/media burns captions with this exact font file (court copies, contact sheets).
+  # libs/media burns captions with this exact font file (court copies, contact sheets), in the
+  # recorder's time zone (ffmpeg runs under TZ=<zone>, so the zone files must be there).
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || want+=(fonts-dejavu-core)
+  [ -f /usr/share/zoneinfo/Europe/London ] || want+=(tzdata)
   if [ "${1:-}" = with-swift ]; then
     for pair in swift-proxy-server:swift-proxy swift-object-server:swift-object swift-container-server:swift-container \
                 swift-account-server:swift-account swift-ring-builder:swift memcached:memcached; do
