@@ -232,6 +232,11 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
     expect(foreign.code).toBe(1);
     expect(foreign.result.problem).toMatchObject({ objectKey: foreignKey, reason: expect.stringContaining('does not verify with the ledger key') });
     await store.delete(bucket, foreignKey);
+    // Nor may anything else sit among them.
+    const stray = `${checkpointPrefix(parseVerifierKey(publicKey).keyId)}notes.txt`;
+    await store.put(bucket, stray, Buffer.from('not a checkpoint'));
+    expect((await verifyCli()).result.problem).toMatchObject({ objectKey: stray, reason: expect.stringContaining('not named as a checkpoint') });
+    await store.delete(bucket, stray);
     expect((await verifyCli()).code).toBe(0);
 
     // The row of a checkpoint inside the ledger deleted: the events still match, but storage says a row is gone.
