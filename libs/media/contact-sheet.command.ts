@@ -32,7 +32,10 @@ export function buildContactSheetCommand(plan: ContactSheetPlan): ContactSheetCo
   const thumbHeight = Math.max(2, Math.round((thumbWidth * displayHeight) / displayWidth / 2) * 2);
   const maxThumbnails = plan.maxThumbnails ?? CONTACT_SHEET.maxThumbnails;
   const i = String(plan.intervalSeconds);
-  const select = `isnan(prev_selected_t)+gt(floor(t/${i}),floor(prev_selected_t/${i}))`;
+  // +1e-6 of an interval: t = 0.6 divided by 0.2 is 2.9999999999999996 in doubles, which would
+  // push the frame at exactly 0.6 s into the previous interval (seen: 0.64 picked instead).
+  const slot = (v: string) => `floor(${v}/${i}+0.000001)`;
+  const select = `isnan(prev_selected_t)+gt(${slot('t')},${slot('prev_selected_t')})`;
   const fontSize = Math.max(9, Math.round(thumbHeight / 10));
   const framePattern = `${TMP}/thumb-%05d.png`;
   return {

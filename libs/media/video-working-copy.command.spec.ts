@@ -131,7 +131,7 @@ describe('poster frame and contact sheet', () => {
   it('contact sheet: fixed grid by stream time, labelled, numbered PNGs in the scratch folder', () => {
     const cmd = buildContactSheetCommand({ source: src(), intervalSeconds: 10, thumbWidth: 240 });
     const vf = after(cmd.args, '-vf');
-    expect(vf).toContain('select=expr=isnan(prev_selected_t)+gt(floor(t/10)\\,floor(prev_selected_t/10))');
+    expect(vf).toContain('select=expr=isnan(prev_selected_t)+gt(floor(t/10+0.000001)\\,floor(prev_selected_t/10+0.000001))');
     expect(vf).toContain('%{pts\\\\:hms}');
     expect(cmd.args[cmd.args.length - 1]).toBe('{tmp}/thumb-%05d.png');
     expect([cmd.thumbWidth, cmd.thumbHeight]).toEqual([240, 136]);

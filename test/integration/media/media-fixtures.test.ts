@@ -20,9 +20,10 @@ function ok<T>(r: MediaResult<T>): T {
 
 describe('video fixtures', () => {
   const cases = [
-    { file: 'BA_MW_D.264', mime: 'video/h264', format: 'h264', width: 176, height: 144, frames: 100, elementary: true },
-    { file: 'sample_h264.ts', mime: 'video/mp2t', format: 'mpegts', width: 854, height: 480, frames: 30, elementary: false },
-    { file: 'stub_mjpeg.avi', mime: 'video/x-msvideo', format: 'avi', width: 160, height: 120, frames: 3, elementary: false },
+    // thumbs: one per 0.1 s of stream time (4 s, 1 s and 0.3 s long).
+    { file: 'BA_MW_D.264', mime: 'video/h264', format: 'h264', width: 176, height: 144, frames: 100, elementary: true, thumbs: 40 },
+    { file: 'sample_h264.ts', mime: 'video/mp2t', format: 'mpegts', width: 854, height: 480, frames: 30, elementary: false, thumbs: 10 },
+    { file: 'stub_mjpeg.avi', mime: 'video/x-msvideo', format: 'avi', width: 160, height: 120, frames: 3, elementary: false, thumbs: 3 },
   ];
 
   for (const c of cases) {
@@ -79,7 +80,9 @@ describe('video fixtures', () => {
         expect([poster.width, poster.height]).toEqual([c.width, c.height]);
         expect(ffprobeJson(poster.file.path).streams[0].codec_name).toBe('mjpeg');
         const sheet = ok(await media.makeContactSheet(input, out.dir, { probe, intervalSeconds: 0.1 }));
-        expect(sheet.thumbnails).toBeGreaterThanOrEqual(Math.min(3, c.frames));
+        expect(sheet.thumbnails).toBe(c.thumbs);
+        expect(sheet.columns).toBe(Math.min(5, c.thumbs));
+        expect(ffprobeJson(sheet.file.path).streams[0]).toMatchObject({ codec_name: 'mjpeg', width: sheet.width, height: sheet.height });
         expect(existsSync(sheet.file.path)).toBe(true);
       });
     });
