@@ -26,6 +26,15 @@ rm -f ".local/test-secrets-$TEST_ID.env"
 node dist/apps/cli/main.js admin init-secrets --dotenv ".local/test-secrets-$TEST_ID.env" --origin "test.local/$TEST_ID/ledger" >/dev/null
 load_env ".local/test-secrets-$TEST_ID.env"
 ensure_services
+# The Object Lock target (moto): CI must exercise the write-once paths; a developer without moto
+# is told which suites are skipped.
+if bash scripts/s3-moto.sh start; then
+  export DEMS_TEST_MOTO_ENDPOINT="http://127.0.0.1:${S3_MOTO_PORT:-5055}"
+elif [ "${CI:-}" = true ]; then
+  die "moto_server is needed in CI: the Object Lock suites run against it"
+else
+  say "moto_server not available: the Object Lock suites (write-once originals and checkpoints) are SKIPPED"
+fi
 export DATABASE_URL="${DATABASE_URL%/*}/dems_$TEST_ID"
 ensure_database fresh
 redis-cli -u "$REDIS_URL" --scan --pattern "dems-$TEST_ID:*" | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true

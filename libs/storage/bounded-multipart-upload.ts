@@ -26,8 +26,6 @@ export interface BoundedUploadParams {
   metadata?: Record<string, string>;
   /** If known, parts are made large enough for the whole object to fit in 10,000 parts. */
   expectedSize?: number;
-  /** Object Lock COMPLIANCE retention; parts then carry Content-MD5, which S3 requires with locks. */
-  retainUntil?: Date;
 }
 
 export interface BoundedUploadResult extends Digests {
@@ -72,9 +70,7 @@ export async function boundedMultipartUpload(p: BoundedUploadParams): Promise<Bo
   };
 
   const common = { Bucket: p.bucket, Key: p.key };
-  const lock = p.retainUntil ? { ObjectLockMode: 'COMPLIANCE' as const, ObjectLockRetainUntilDate: p.retainUntil } : {};
   // S3 requires an integrity header on writes with Object Lock; the SDK adds none in WHEN_REQUIRED mode.
-  const md5 = (b: Buffer, length: number) => (p.retainUntil ? { ContentMD5: createHash('md5').update(b.subarray(0, length)).digest('base64') } : {});
   let uploadId: string | undefined;
   const parts: { PartNumber: number; ETag: string }[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -89,7 +85,7 @@ export async function boundedMultipartUpload(p: BoundedUploadParams): Promise<Bo
       try {
         if (!uploadId) throw new Error('multipart upload not created');
         const out = await p.client.send(
-          new UploadPartCommand({ ...common, UploadId: uploadId, PartNumber: n, Body: buf.subarray(0, length), ContentLength: length, ...md5(buf, length) }),
+          new UploadPartCommand({ ...common, UploadId: uploadId, PartNumber: n, Body: buf.subarray(0, length), ContentLength: length }),
         );
         if (!out.ETag) throw new Error(`part ${n} was stored without an ETag`);
         parts.push({ PartNumber: n, ETag: out.ETag });
@@ -117,7 +113,7 @@ export async function boundedMultipartUpload(p: BoundedUploadParams): Promise<Bo
         offset += n;
         if (filled === partSize) {
           if (!uploadId) {
-            const created = await p.client.send(new CreateMultipartUploadCommand({ ...common, ContentType: p.contentType, Metadata: p.metadata, ...lock }));
+            const created = await p.client.send(new CreateMultipartUploadCommand({ ...common, ContentType: p.contentType, Metadata: p.metadata }));
             uploadId = created.UploadId;
           }
           sendPart(buf, filled);
@@ -130,7 +126,7 @@ export async function boundedMultipartUpload(p: BoundedUploadParams): Promise<Bo
     if (!uploadId) {
       // Small object: one PUT.
       const out = await p.client.send(
-        new PutObjectCommand({ ...common, Body: buf.subarray(0, filled), ContentLength: filled, ContentType: p.contentType, Metadata: p.metadata, ...lock, ...md5(buf, filled) }),
+        new PutObjectCommand({ ...common, Body: buf.subarray(0, filled), ContentLength: filled, ContentType: p.contentType, Metadata: p.metadata }),
       );
       return { ...digests(hashes, size), etag: out.ETag, versionId: out.VersionId, parts: 1 };
     }

@@ -33,6 +33,8 @@ export interface ObjectInfo {
   lastModified?: Date;
   metadata: Record<string, string>;
   versionId?: string;
+  /** Object Lock on this version, as the store reports it (HeadObject). */
+  lock?: { mode: string; retainUntil?: Date };
 }
 
 export interface ByteRange {
@@ -67,6 +69,8 @@ export interface ListPage {
 export interface StoreCapabilities {
   /** Object Lock is enabled on the originals bucket: originals can be made write-once (WORM). */
   objectLock: boolean;
+  /** The buckets on which Object Lock was found enabled (it is a property of a bucket, not of a store). */
+  objectLockBuckets: string[];
   /** A sentence for logs and /health/ready. */
   summary: string;
 }
@@ -84,16 +88,23 @@ export abstract class ObjectStore {
   abstract copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<ObjectInfo>;
   abstract presignGet(bucket: string, key: string, options?: { expiresInSeconds?: number; downloadName?: string }): Promise<string>;
   abstract list(bucket: string, prefix?: string, options?: { pageSize?: number; token?: string }): Promise<ListPage>;
+  /** Deletes an object; refuses (OBJECT_LOCKED) while it is under retention, rather than hide it behind a delete marker. */
   abstract delete(bucket: string, key: string): Promise<void>;
-  /** Sets Object Lock COMPLIANCE retention on an existing object (only where capabilities().objectLock). */
+  /**
+   * Sets Object Lock COMPLIANCE retention on an existing object (only on a bucket with Object
+   * Lock), then reads it back: OBJECT_LOCK_NOT_APPLIED unless the store reports that retention.
+   */
   abstract retain(bucket: string, key: string, until: Date): Promise<void>;
   /** Multipart uploads in progress under a prefix (unfinished uploads hold parts in the store). */
   abstract listMultipartUploads(bucket: string, prefix: string): Promise<{ key: string; uploadId: string; initiated?: Date }[]>;
   /**
    * Removes everything an unfinished upload left at `key`: its multipart uploads (and so their
-   * parts), and the object and its `.info`/`.part` companions if present.
+   * parts), and the object and its `.info`/`.part` companions if present, every version of them
+   * in a versioned bucket (a plain delete there only adds a delete marker).
    */
   abstract discardUpload(bucket: string, key: string): Promise<void>;
+  /** Every version and delete marker under a prefix (a bucket without versioning lists its objects). */
+  abstract versions(bucket: string, prefix: string): Promise<{ key: string; versionId: string; deleteMarker: boolean; size?: number }[]>;
   /** Cheap reachability check for readiness: every bucket answers. */
   abstract ping(timeoutMs?: number): Promise<void>;
 }

@@ -3,11 +3,13 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutObjectRetentionCommand,
   S3Client,
@@ -79,8 +81,10 @@ export class S3ObjectStore extends ObjectStore {
     await this.ensureBucket(this.buckets.originals, true);
     await this.ensureBucket(this.buckets.working, false);
     const objectLock = await this.detectObjectLock(this.buckets.originals);
+    const workingLock = await this.detectObjectLock(this.buckets.working);
     this.caps = {
       objectLock,
+      objectLockBuckets: [...(objectLock ? [this.buckets.originals] : []), ...(workingLock ? [this.buckets.working] : [])],
       summary: objectLock
         ? `Object Lock is enabled on bucket ${this.buckets.originals}: originals are write-once (COMPLIANCE retention)`
         : `originals not write-once on this store: bucket ${this.buckets.originals} has no Object Lock; originals are protected by the service (never rewritten) only`,
@@ -123,10 +127,21 @@ export class S3ObjectStore extends ObjectStore {
     }
   }
 
+  /** Object Lock was found enabled on this bucket (ensureBuckets); false before that is known. */
+  private locked(bucket: string): boolean {
+    return this.caps?.objectLockBuckets.includes(bucket) ?? false;
+  }
+
+  private noLock(bucket: string): AppError {
+    return new AppError('OBJECT_LOCK_UNAVAILABLE', `Bucket ${bucket} has no Object Lock: a write-once retention cannot be set on it`, 500, { bucket });
+  }
+
+  /**
+   * With `retainUntil`, the object is written first, checked (size), and only then given its
+   * retention, which is read back: a put that fails its checks never leaves a locked version.
+   */
   async put(bucket: string, key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
-    if (options.retainUntil && !this.caps?.objectLock) {
-      throw new AppError('OBJECT_LOCK_UNAVAILABLE', `Bucket ${bucket} has no Object Lock: a write-once retention cannot be set on this store`, 500);
-    }
+    if (options.retainUntil && !this.locked(bucket)) throw this.noLock(bucket);
     const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
     let out;
     try {
@@ -141,7 +156,6 @@ export class S3ObjectStore extends ObjectStore {
         contentType: options.contentType,
         metadata: options.metadata,
         expectedSize: options.expectedSize,
-        retainUntil: options.retainUntil,
       });
     } catch (e) {
       source.destroy();
@@ -151,8 +165,9 @@ export class S3ObjectStore extends ObjectStore {
     // Never trust a multipart result: what the store holds must be what we streamed.
     const stored = await this.head(bucket, key);
     if (!stored || stored.size !== digests.size || (options.expectedSize !== undefined && options.expectedSize !== digests.size)) {
-      // Nothing partial may stay behind looking complete: the key is ours and fresh, remove it.
-      await this.delete(bucket, key).catch(() => undefined);
+      // Nothing partial may stay behind looking complete: the key is ours and fresh, remove it
+      // (the version itself where the bucket keeps versions; it has no retention yet).
+      await this.deleteVersion(bucket, key, out.versionId).catch(() => undefined);
       throw new AppError(
         'STORAGE_SIZE_MISMATCH',
         `Stored object ${bucket}/${key} has ${stored?.size ?? 'no'} bytes; ${digests.size} were sent` +
@@ -161,6 +176,7 @@ export class S3ObjectStore extends ObjectStore {
         { bucket, key, storedSize: stored?.size, sentSize: digests.size, expectedSize: options.expectedSize },
       );
     }
+    if (options.retainUntil) await this.retain(bucket, key, options.retainUntil);
     return { bucket, key, etag: out.etag, versionId: out.versionId, ...digests };
   }
 
@@ -202,6 +218,7 @@ export class S3ObjectStore extends ObjectStore {
         lastModified: out.LastModified,
         metadata: out.Metadata ?? {},
         versionId: out.VersionId,
+        lock: out.ObjectLockMode ? { mode: out.ObjectLockMode, retainUntil: out.ObjectLockRetainUntilDate } : undefined,
       };
     } catch (e) {
       if (isNotFound(e)) return undefined;
@@ -250,6 +267,19 @@ export class S3ObjectStore extends ObjectStore {
   }
 
   async delete(bucket: string, key: string): Promise<void> {
+    if (this.locked(bucket)) {
+      // A plain DELETE of a retained object "succeeds" by adding a delete marker: the object would
+      // then look missing (to fixity too) while its locked version stays. Refuse instead.
+      const info = await this.head(bucket, key);
+      const until = info?.lock?.retainUntil;
+      if (until && until.getTime() > Date.now()) {
+        throw new AppError('OBJECT_LOCKED', `${bucket}/${key} is under ${info!.lock!.mode} retention until ${until.toISOString()}; it cannot be deleted`, 409, {
+          bucket,
+          key,
+          retainUntil: until.toISOString(),
+        });
+      }
+    }
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     } catch (e) {
@@ -257,15 +287,35 @@ export class S3ObjectStore extends ObjectStore {
     }
   }
 
-  async retain(bucket: string, key: string, until: Date): Promise<void> {
-    if (!this.caps?.objectLock) {
-      throw new AppError('OBJECT_LOCK_UNAVAILABLE', `Bucket ${bucket} has no Object Lock: a write-once retention cannot be set on this store`, 500);
+  /** Removes one version (a versioned bucket), or the object (versionId unknown or the store keeps none). */
+  private async deleteVersion(bucket: string, key: string, versionId: string | undefined): Promise<void> {
+    if (!versionId || versionId === 'null') return this.delete(bucket, key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+    } catch (e) {
+      if (!isNotFound(e)) throw this.translate(e, { bucket, key });
     }
+  }
+
+  async retain(bucket: string, key: string, until: Date): Promise<void> {
+    if (!this.locked(bucket)) throw this.noLock(bucket);
     try {
       // S3 requires an integrity header here; the SDK adds it for operations that require one.
       await this.client.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: key, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until } }));
     } catch (e) {
       throw this.translate(e, { bucket, key });
+    }
+    // Never claim a retention the store does not report (HeadObject: GetObjectRetention is not
+    // offered everywhere). Dates come back at second precision.
+    const info = await this.head(bucket, key);
+    const got = info?.lock?.retainUntil;
+    if (info?.lock?.mode !== 'COMPLIANCE' || !got || got.getTime() < until.getTime() - 1000) {
+      throw new AppError(
+        'OBJECT_LOCK_NOT_APPLIED',
+        `The store did not confirm COMPLIANCE retention of ${bucket}/${key} until ${until.toISOString()} (it reports ${info?.lock ? `${info.lock.mode} until ${got?.toISOString()}` : 'none'})`,
+        502,
+        { bucket, key },
+      );
     }
   }
 
@@ -297,6 +347,42 @@ export class S3ObjectStore extends ObjectStore {
     }
     // One DELETE each rather than DeleteObjects: that call needs a checksum header some servers reject.
     for (const k of [key, `${key}.info`, `${key}.part`]) await this.delete(bucket, k);
+    if (await this.versioned(bucket)) {
+      // A versioned bucket (every Object Lock bucket is one) keeps the bytes behind delete markers.
+      const names = new Set([key, `${key}.info`, `${key}.part`]);
+      for (const v of await this.versions(bucket, key)) {
+        if (names.has(v.key)) await this.deleteVersion(bucket, v.key, v.versionId);
+      }
+    }
+  }
+
+  async versions(bucket: string, prefix: string): Promise<{ key: string; versionId: string; deleteMarker: boolean; size?: number }[]> {
+    const out: { key: string; versionId: string; deleteMarker: boolean; size?: number }[] = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+      } catch (e) {
+        throw this.translate(e, { bucket, prefix });
+      }
+      for (const v of page.Versions ?? []) if (v.Key) out.push({ key: v.Key, versionId: v.VersionId ?? 'null', deleteMarker: false, size: v.Size });
+      for (const m of page.DeleteMarkers ?? []) if (m.Key) out.push({ key: m.Key, versionId: m.VersionId ?? 'null', deleteMarker: true });
+      if (!page.IsTruncated) return out;
+      keyMarker = page.NextKeyMarker;
+      versionMarker = page.NextVersionIdMarker;
+    }
+  }
+
+  private async versioned(bucket: string): Promise<boolean> {
+    try {
+      const out = await this.client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+      return out.Status === 'Enabled' || out.Status === 'Suspended';
+    } catch (e) {
+      if (errorName(e) === 'NotImplemented') return false;
+      throw this.translate(e, { bucket });
+    }
   }
 
   async ping(timeoutMs = 3000): Promise<void> {

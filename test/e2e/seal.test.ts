@@ -4,7 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { startWorker } from '../../apps/worker/bootstrap.js';
 import { createObjectStore, type S3ObjectStore } from '../../libs/storage/index.js';
 import { ApiHarness, freshUrn, type TestUser } from '../support/api-harness.js';
-import { TcpRelay } from '../support/test-env.js';
+import type { AppConfig } from '../../libs/config/index.js';
+import { motoOverrides, TcpRelay } from '../support/test-env.js';
 import { tusUpload, uploadIdOf } from '../support/tus.js';
 
 interface FileView {
@@ -15,6 +16,7 @@ interface FileView {
   hashedFrom: string | null;
   quarantine: { code: string; reason: string } | null;
   sealFailure: { code: string; reason: string; retries: number } | null;
+  writeOnceUntil: string | null;
 }
 
 /**
@@ -23,8 +25,14 @@ interface FileView {
  * that a retry really retries. The queue prefix is this file's own, so a worker runs only when a
  * test starts one.
  */
-describe('seal: stored bytes verified, failures visible and retryable (real API, worker, PostgreSQL, Redis, S3)', () => {
+const TARGETS: [string, Partial<AppConfig> | undefined][] = [
+  ['Swift, no Object Lock', {}],
+  ['moto, with Object Lock', motoOverrides()],
+];
+
+describe.each(TARGETS.filter(([, o]) => o !== undefined))('seal on %s: stored bytes verified, failures visible and retryable (real API, worker, PostgreSQL, Redis, S3)', (target, overrides) => {
   const h = new ApiHarness();
+  const objectLock = target.startsWith('moto');
   let store: S3ObjectStore;
   let oic: TestUser;
   let caseId: string;
@@ -32,7 +40,7 @@ describe('seal: stored bytes verified, failures visible and retryable (real API,
   const workers: INestApplicationContext[] = [];
 
   beforeAll(async () => {
-    await h.start({ QUEUE_PREFIX: `dems-test-seal-${randomBytes(3).toString('hex')}`, JOB_RETRY_DELAY_SCALE: 0.001 });
+    await h.start({ ...overrides, QUEUE_PREFIX: `dems-test-seal-${randomBytes(3).toString('hex')}`, JOB_RETRY_DELAY_SCALE: 0.001 });
     store = createObjectStore(h.config);
     await store.ensureBuckets();
     oic = await h.user('sealer', 'investigator');
@@ -98,6 +106,16 @@ describe('seal: stored bytes verified, failures visible and retryable (real API,
     expect(v.hashes.find((x) => x.algorithm === 'sha256')?.value).toBe(createHash('sha256').update(data).digest('hex'));
     const sealed = (await events(id)).find((e) => e.type === 'evidence.sealed')!;
     expect(sealed.details).toMatchObject({ hashedFrom: 'stored_object', streamCheck: 'matched' });
+    // Write-once exactly where the store has Object Lock, and said so; never claimed elsewhere.
+    const lock = (await store.head(store.buckets.originals, `originals/${id}`))?.lock;
+    if (objectLock) {
+      expect(v.writeOnceUntil).not.toBeNull();
+      expect(lock?.mode).toBe('COMPLIANCE');
+      expect(lock!.retainUntil!.getTime()).toBeGreaterThanOrEqual(new Date(v.writeOnceUntil!).getTime() - 1000);
+    } else {
+      expect(v.writeOnceUntil).toBeNull();
+      expect(lock).toBeUndefined();
+    }
   });
 
   it('a seal that fails on every attempt ends in seal_failed with its reason and an event, and a retry seals it', async () => {

@@ -87,3 +87,20 @@ export const CLI = resolve('dist/apps/cli/main.js');
 export function cliOptions(settings: Record<string, string | number | boolean | readonly string[] | undefined>) {
   return { env: childEnv(settings), cwd: tmpdir() };
 }
+
+/**
+ * Settings that point the service at moto, the Object Lock test target started by scripts/test.sh
+ * (undefined when it is not running: the Object Lock suites are then skipped, never faked).
+ */
+export function motoOverrides(): Partial<AppConfig> | undefined {
+  const endpoint = process.env.DEMS_TEST_MOTO_ENDPOINT;
+  if (!endpoint) return undefined;
+  const c = testConfig();
+  return {
+    S3_ENDPOINT: endpoint,
+    S3_ACCESS_KEY_ID: 'moto',
+    S3_SECRET_ACCESS_KEY: 'moto',
+    S3_BUCKET_ORIGINALS: `${c.S3_BUCKET_ORIGINALS}-lock`,
+    S3_BUCKET_WORKING: `${c.S3_BUCKET_WORKING}-lock`,
+  };
+}
