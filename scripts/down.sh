@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops the API and worker started by `npm run up` (SIGTERM: in-flight work finishes first).
-# --all also stops the local Swift S3.
+# --all also stops the local Swift S3 and the moto Object Lock test server.
 cd "$(dirname "$0")/.."
 quiet=0; all=0
 for a in "$@"; do case $a in --quiet) quiet=1;; --all) all=1;; esac; done
@@ -13,5 +13,5 @@ for n in api worker; do
   fi
   rm -f "$f"
 done
-if [ $all = 1 ]; then bash scripts/s3-local.sh stop; fi
+if [ $all = 1 ]; then bash scripts/s3-local.sh stop; bash scripts/s3-moto.sh stop; fi
 exit 0
