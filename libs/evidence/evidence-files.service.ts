@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CaseAccessService, exhibitNotFound, exhibitVisibility, parseExhibitReference, requireJustification } from '../cases/index.js';
+import { CaseAccessService, exhibitNotFound, exhibitVisibility, hiddenItemIds, parseExhibitReference, requireJustification } from '../cases/index.js';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError, isUuid, type Digests } from '../core/index.js';
 import { FixityService, recordCustodyEvent, type Justification } from '../custody/index.js';
@@ -164,14 +164,21 @@ export class EvidenceFilesService {
   }
 
   /**
-   * For HEAD, PATCH and DELETE of an upload: only its uploader may touch it, and bytes are
-   * accepted only while it is uploading. Answers the file's row.
+   * For HEAD, PATCH and DELETE of an upload: only its uploader may touch it, only while they may
+   * still add evidence to its case (checked on every request: a member removed from the case
+   * mid-upload cannot send another byte, read or cancel it), and bytes are accepted only while
+   * it is uploading. Answers the file's row.
    */
   async authorize(principal: Principal, fileId: string, method: string): Promise<{ state: EvidenceFileState; size: number }> {
     const row = isUuid(fileId)
-      ? await one<{ state: EvidenceFileState; size: string; created_by: string }>(this.ds, `SELECT state, size, created_by FROM evidence_files WHERE id = $1`, [fileId])
+      ? await one<{ state: EvidenceFileState; size: string; created_by: string; case_id: string }>(
+          this.ds,
+          `SELECT state, size, created_by, case_id FROM evidence_files WHERE id = $1`,
+          [fileId],
+        )
       : undefined;
     if (!row || row.created_by !== principal.userId) throw uploadNotFound();
+    await this.assertStillMayAdd(principal, row.case_id);
     const gone = row.state === 'expired' || row.state === 'cancelled';
     if (gone || ((method === 'PATCH' || method === 'DELETE') && row.state !== 'uploading')) {
       const code = gone ? 'UPLOAD_GONE' : 'UPLOAD_COMPLETE';
@@ -478,7 +485,18 @@ export class EvidenceFilesService {
   async forUploader(principal: Principal, fileId: string): Promise<EvidenceFileView> {
     const row = isUuid(fileId) ? await this.loadRow(this.ds, fileId) : undefined;
     if (!row || row.created_by !== principal.userId) throw uploadNotFound();
+    await this.assertStillMayAdd(principal, row.case_id);
     return toView(row);
+  }
+
+  /** The uploader's right to add evidence to the case, now; losing it makes their uploads unknown to them (404). */
+  private async assertStillMayAdd(principal: Principal, caseId: string): Promise<void> {
+    try {
+      await this.access.resolve(principal, caseId, 'exhibit.create');
+    } catch (e) {
+      if (e instanceof AppError && e.status < 500) throw uploadNotFound();
+      throw e;
+    }
   }
 
   /** Files of an exhibit, for anyone who may read the case (an s.62 consultation). */
@@ -487,7 +505,7 @@ export class EvidenceFilesService {
     return this.ds.transaction(async (tx) => {
       const access = await this.access.resolve(principal, caseId, 'case.read', { justification, context, tx });
       const exhibit = isUuid(exhibitId)
-        ? await one(tx, `SELECT id FROM exhibits WHERE id = $1 AND case_id = $2 ${exhibitVisibility(access)}`, [exhibitId, caseId])
+        ? await one(tx, `SELECT id FROM exhibits WHERE id = $1 AND case_id = $2 ${exhibitVisibility(access, '$2')}`, [exhibitId, caseId])
         : undefined;
       if (!exhibit) throw exhibitNotFound();
       const found = await rows<FileRow>(tx, `${SELECT} WHERE f.exhibit_id = $1 ORDER BY f.created_at, f.id`, [exhibitId]);
@@ -501,7 +519,10 @@ export class EvidenceFilesService {
         context,
         details: { returned: found.length },
       });
-      return found.map(toView);
+      // A duplicate of a file the reader may not see (in an OFFICIAL-SENSITIVE exhibit) is not named:
+      // the link would give away that exhibit and file.
+      const hidden = access.seesSensitiveItems ? undefined : await hiddenItemIds(tx, caseId);
+      return found.map((r) => (hidden && r.duplicate_of && hidden.has(r.duplicate_of) ? toView({ ...r, duplicate_of: null }) : toView(r)));
     });
   }
 

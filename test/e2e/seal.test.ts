@@ -118,6 +118,33 @@ describe.each(TARGETS.filter(([, o]) => o !== undefined))('seal on %s: stored by
     }
   });
 
+  it('a member removed from the case mid-upload can no longer send bytes, read, cancel or seal the upload', async () => {
+    const member = await h.user('removed', 'investigator');
+    expect((await h.call('PUT', `/api/v1/cases/${caseId}/members/${member.id}`, { token: oic.token, body: { caseRole: 'investigator' } })).status).toBe(200);
+    const data = randomBytes(20_000);
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    const created = await fetch(`${h.base}/api/v1/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${member.token}`, 'tus-resumable': '1.0.0', 'upload-length': String(data.length), 'upload-metadata': `caseId ${b64(caseId)},exhibitId ${b64(exhibitId)},filename ${b64('late.dav')}` },
+    });
+    expect(created.status).toBe(201);
+    const url = new URL(created.headers.get('location')!, h.base).toString();
+    const id = url.split('/').pop()!;
+    const patch = (offset: number, bytes: Buffer) =>
+      fetch(url, { method: 'PATCH', headers: { authorization: `Bearer ${member.token}`, 'tus-resumable': '1.0.0', 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body: bytes });
+    expect((await patch(0, data.subarray(0, 10_000))).status).toBe(204);
+    expect((await h.call('DELETE', `/api/v1/cases/${caseId}/members/${member.id}`, { token: oic.token })).status).toBe(204);
+
+    const after = await patch(10_000, data.subarray(10_000));
+    expect(after.status).toBe(404);
+    const tus = { 'tus-resumable': '1.0.0' };
+    expect((await h.call('HEAD', `/api/v1/uploads/${id}`, { token: member.token, headers: tus })).status).toBe(404);
+    expect((await h.call('GET', `/api/v1/uploads/${id}`, { token: member.token })).status).toBe(404);
+    expect((await h.call('DELETE', `/api/v1/uploads/${id}`, { token: member.token, headers: tus })).status).toBe(404);
+    const [row] = await h.ds.query(`SELECT state, bytes_received FROM evidence_files WHERE id = $1`, [id]);
+    expect(row).toEqual({ state: 'uploading', bytes_received: '10000' });
+  });
+
   it('a seal that fails on every attempt ends in seal_failed with its reason and an event, and a retry seals it', async () => {
     // Stop the running worker; the next one reaches storage through a relay that is then cut.
     for (const w of workers.splice(0)) await w.close();
