@@ -1,4 +1,4 @@
-import { FFMPEG_PREAMBLE, TMP, escapeDrawtextLiteral, filter, inputArgs, type CommandSpec } from './ffmpeg-args.js';
+import { FFMPEG_PREAMBLE, SWS, SWS_FLAGS, TMP, escapeDrawtextLiteral, filter, inputArgs, type CommandSpec } from './ffmpeg-args.js';
 import { CAPTION_FONT_FILE, CONTACT_SHEET } from './media-recipes.js';
 import type { VideoSource } from './video-working-copy.command.js';
 
@@ -44,10 +44,11 @@ export function buildContactSheetCommand(plan: ContactSheetPlan): ContactSheetCo
       ...FFMPEG_PREAMBLE,
       ...inputArgs(plan.source.input, 'ffmpeg'),
       '-map', `0:${plan.source.video.index}`,
+      ...SWS,
       '-vf', [
         filter('select', [['expr', select]]),
         ...(plan.source.video.interlaced ? [filter('bwdif', [['mode', 'send_frame'], ['parity', 'auto'], ['deint', 'interlaced']])] : []),
-        filter('scale', [['w', thumbWidth], ['h', thumbHeight], ['flags', 'lanczos']]),
+        filter('scale', [['w', thumbWidth], ['h', thumbHeight], ['flags', SWS_FLAGS]]),
         filter('setsar', [['sar', '1']]),
         filter('drawtext', [
           ['fontfile', plan.fontFile ?? CAPTION_FONT_FILE],

@@ -58,6 +58,14 @@ export const FFMPEG_PREAMBLE = ['-nostdin', '-hide_banner', '-loglevel', 'repeat
 /** Key=value progress on stdout instead of the stats line on stderr. */
 export const FFMPEG_PROGRESS = ['-nostats', '-progress', 'pipe:1'];
 
+/**
+ * swscale flags for every scaler, ours and the ones ffmpeg inserts for pixel-format conversion:
+ * `bitexact` + `accurate_rnd` keep swscale off its SIMD paths that round differently from the C
+ * code, so the same command gives the same pixels on another CPU.
+ */
+export const SWS_FLAGS = 'lanczos+accurate_rnd+bitexact';
+export const SWS = ['-sws_flags', SWS_FLAGS];
+
 /** No encoder or muxer version strings, no inherited tags: the same input and command give the same bytes. */
 export const BITEXACT_VIDEO = ['-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact'];
 

@@ -1,4 +1,4 @@
-import { FFMPEG_PREAMBLE, OUTPUT, filter, inputArgs, type CommandSpec } from './ffmpeg-args.js';
+import { FFMPEG_PREAMBLE, OUTPUT, SWS, SWS_FLAGS, filter, inputArgs, type CommandSpec } from './ffmpeg-args.js';
 import { targetSize } from './video-geometry.js';
 import type { VideoSource } from './video-working-copy.command.js';
 
@@ -27,9 +27,10 @@ export function buildPosterFrameCommand(plan: PosterPlan): CommandSpec & { width
       ...seek,
       ...input,
       '-map', `0:${plan.source.video.index}`,
+      ...SWS,
       '-vf', [
         ...(plan.source.video.interlaced ? [filter('bwdif', [['mode', 'send_frame'], ['parity', 'auto'], ['deint', 'interlaced']])] : []),
-        filter('scale', [['w', size.width], ['h', size.height], ['flags', 'lanczos']]),
+        filter('scale', [['w', size.width], ['h', size.height], ['flags', SWS_FLAGS]]),
         filter('setsar', [['sar', '1']]),
       ].join(','),
       '-frames:v', '1',

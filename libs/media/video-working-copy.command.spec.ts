@@ -21,7 +21,8 @@ describe('buildVideoWorkingCopyCommand', () => {
       '-nostats', '-progress', 'pipe:1',
       '-protocol_whitelist', 'file', '-i', '{input}',
       '-map', '0:0', '-map', '0:1',
-      '-vf', 'scale=w=1280:h=720:flags=lanczos,setsar=sar=1,format=pix_fmts=yuv420p',
+      '-sws_flags', 'lanczos+accurate_rnd+bitexact',
+      '-vf', 'scale=w=1280:h=720:flags=lanczos+accurate_rnd+bitexact,setsar=sar=1,format=pix_fmts=yuv420p',
       '-c:v', 'libx264', '-preset', 'medium', '-crf', '20', '-profile:v', 'high', '-threads', '4',
       '-fps_mode', 'passthrough', '-enc_time_base:v', '-1',
       '-c:a', 'aac', '-b:a', '128000',
@@ -92,7 +93,8 @@ describe('invariants over every video builder', () => {
   const stills = sources.flatMap((s) => [buildPosterFrameCommand({ source: s, atSeconds: 1, maxShortSide: 720 }), buildContactSheetCommand({ source: s, intervalSeconds: 2 })]);
 
   it.each(encoders.map((c, i) => [i, c.args] as [number, string[]]))('encoder %i: always passthrough timing, pinned threads, whitelist, bitexact', (_i, args) => {
-    for (const flag of ['-nostdin', '-fps_mode', '-enc_time_base:v', '-threads', '-protocol_whitelist', '-map_metadata', '-movflags']) expect(args).toContain(flag);
+    for (const flag of ['-nostdin', '-fps_mode', '-enc_time_base:v', '-threads', '-protocol_whitelist', '-map_metadata', '-movflags', '-sws_flags']) expect(args).toContain(flag);
+    expect(after(args, '-sws_flags')).toBe('lanczos+accurate_rnd+bitexact');
     expect(after(args, '-fps_mode')).toBe('passthrough');
     expect(after(args, '-enc_time_base:v')).toBe('-1');
     expect(after(args, '-threads')).toBe('4');

@@ -1,6 +1,8 @@
 import {
   BITEXACT_VIDEO,
   FFMPEG_PREAMBLE,
+  SWS,
+  SWS_FLAGS,
   FFMPEG_PROGRESS,
   OUTPUT,
   filter,
@@ -71,7 +73,7 @@ export function buildVideoWorkingCopyCommand(plan: VideoWorkingCopyPlan): VideoC
   if (source.video.interlaced) chain.push(filter('bwdif', [['mode', 'send_frame'], ['parity', 'auto'], ['deint', 'interlaced']]));
   // Literal filters: nothing in them needs escaping.
   if (source.video.hdr) chain.push(...TONE_MAP);
-  chain.push(filter('scale', [['w', size.width], ['h', size.height], ['flags', 'lanczos']]));
+  chain.push(filter('scale', [['w', size.width], ['h', size.height], ['flags', SWS_FLAGS]]));
   chain.push(filter('setsar', [['sar', '1']]));
   chain.push(filter('format', [['pix_fmts', 'yuv420p']]));
   chain.push(...(plan.overlayFilters ?? []));
@@ -85,6 +87,7 @@ export function buildVideoWorkingCopyCommand(plan: VideoWorkingCopyPlan): VideoC
   ];
   if (source.audio) args.push('-map', `0:${source.audio.index}`);
   args.push(
+    ...SWS,
     '-vf', filterChain,
     '-c:v', 'libx264',
     '-preset', X264.preset,
