@@ -36,6 +36,9 @@ export interface CheckpointView {
   createdAt: Date;
 }
 
+/** Serialises checkpoint publication (transaction-scoped advisory lock). */
+const CHECKPOINT_LOCK_KEY = 0x63706b74; // "cpkt"
+
 /**
  * The ledger's public face: signed checkpoints (C2SP tlog-checkpoint, Ed25519) published to the
  * database and to object storage, inclusion and consistency proofs, and full verification.
@@ -74,32 +77,35 @@ export class LedgerService {
    * and then to the database. Safe to run concurrently: the size is the primary key.
    */
   async publishCheckpoint(): Promise<CheckpointView | undefined> {
-    const size = await ledgerSize(this.ds);
-    const latest = await this.latest();
-    if (size === 0 || (latest && latest.treeSize >= size)) return latest;
-    const root = await rootAt(size, nodeReader(this.ds));
-    const note = signCheckpoint({ origin: this.origin, size, rootHash: root }, this.signer);
-    // The key names the signing key, the size and the root: a checkpoint is never overwritten,
-    // not even by a forked or restored database sharing the bucket (the old one stays as proof).
-    const objectKey = checkpointObjectKey(this.signer.keyId, size, root);
-    // Write-once where the store has Object Lock (COMPLIANCE); said plainly where it has not.
-    const retainUntil = this.store.capabilities()?.objectLock ? new Date(Date.now() + this.config.LEDGER_CHECKPOINT_RETENTION_DAYS * 86400_000) : undefined;
-    const stored = await this.store.put(this.store.buckets.originals, objectKey, Buffer.from(note), { contentType: 'text/plain; charset=utf-8', retainUntil });
-    await this.ds.transaction(async (tx) => {
-      await tx.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, note, object_key) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING`, [
-        size,
-        root,
-        note,
-        objectKey,
-      ]);
+    // One publisher at a time, across every API and worker process: the schedule and a manual
+    // request racing would otherwise both sign the same size and write its object twice (two
+    // locked versions of one key on a store with Object Lock).
+    const size = await this.ds.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock($1)`, [CHECKPOINT_LOCK_KEY]);
+      const size = await ledgerSize(tx);
+      const latest = await one<{ tree_size: string }>(tx, `SELECT tree_size FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1`);
+      if (size === 0 || (latest && Number(latest.tree_size) >= size)) return latest ? Number(latest.tree_size) : undefined;
+      const root = await rootAt(size, nodeReader(tx));
+      const note = signCheckpoint({ origin: this.origin, size, rootHash: root }, this.signer);
+      // The key names the signing key, the size and the root: a checkpoint is never overwritten,
+      // not even by a forked or restored database sharing the bucket (the old one stays as proof).
+      const objectKey = checkpointObjectKey(this.signer.keyId, size, root);
+      // Write-once where the store has Object Lock (COMPLIANCE); said plainly where it has not.
+      const bucket = this.store.buckets.originals;
+      const retainUntil = this.store.capabilities()?.objectLockBuckets.includes(bucket)
+        ? new Date(Date.now() + this.config.LEDGER_CHECKPOINT_RETENTION_DAYS * 86400_000)
+        : undefined;
+      const stored = await this.store.put(bucket, objectKey, Buffer.from(note), { contentType: 'text/plain; charset=utf-8', retainUntil });
+      await tx.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, note, object_key) VALUES ($1, $2, $3, $4)`, [size, root, note, objectKey]);
       // Published checkpoints are stored objects like any other: fixity re-checks them.
       await tx.query(
         `INSERT INTO stored_objects (bucket, object_key, kind, size, sha256) VALUES ($1, $2, 'checkpoint', $3, $4) ON CONFLICT (bucket, object_key) DO NOTHING`,
         [stored.bucket, objectKey, stored.size, stored.sha256],
       );
+      this.logger.log({ size, root: root.toString('hex') }, 'checkpoint published');
+      return size;
     });
-    this.logger.log({ size, root: root.toString('hex') }, 'checkpoint published');
-    return this.bySize(size);
+    return size === undefined ? undefined : this.bySize(size);
   }
 
   async latest(): Promise<CheckpointView | undefined> {
