@@ -19,3 +19,4 @@ export { MediaModule } from './media.module.js';
 export { MediaError, mediaFailure } from './media-failure.js';
 export { RECIPE_VERSIONS, X264 } from './media-recipes.js';
 export type { CaptionSpec } from './court-copy.command.js';
+export type { MediaRepository, RunOptions, ToolRunOutcome } from './media.repository.js';

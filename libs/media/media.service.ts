@@ -670,6 +670,7 @@ export class MediaService {
 
   /** A scratch folder inside the output folder for the call, removed whatever happens. */
   private async withContext<T>(derivative: DerivativeKind, input: string, outDir: string, opts: MediaCallOptions, fn: (ctx: CallContext) => Promise<T>): Promise<T> {
+    if (!(await exists(outDir))) throw new AppError('MEDIA_INVALID_OPTIONS', `The output folder does not exist: ${outDir}`, 400);
     const ctx = await this.context(derivative, input, opts);
     ctx.tmp = await mkdtemp(join(outDir, `.media-${derivative}-`));
     try {

@@ -275,6 +275,7 @@ describe('things that are not media', () => {
     expect(missing.ok ? 'ok' : missing.failure.code).toBe('MEDIA_INPUT_UNREADABLE');
     const audioOfVideo = await media.makeAudioWorkingCopy(f('small.mp4'), out.dir);
     expect(audioOfVideo.ok ? 'ok' : audioOfVideo.failure.code).toBe('MEDIA_UNSUPPORTED');
+    await expect(media.makeVideoWorkingCopy(f('small.mp4'), f('no-such-folder'))).rejects.toMatchObject({ code: 'MEDIA_INVALID_OPTIONS' });
   });
 
   it('leaves only finished outputs in the output folder', () => {
