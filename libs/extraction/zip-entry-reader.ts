@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
+import { crc32, createInflateRaw, inflateRawSync, type InflateRaw } from 'node:zlib';
 import type { ByteCursor } from './byte-cursor.js';
 import type { EntryFlag, EntryStatus } from './extraction.types.js';
 import type { ZipCdEntry } from './zip-central-directory.js';
@@ -36,6 +36,14 @@ export interface EntryReadResult {
 }
 
 class OutputLimitReached extends Error {}
+
+/**
+ * Small deflated entries are inflated in one synchronous call: the streaming inflater costs a
+ * thread-pool round trip per entry, which made a 20k-entry archive spend most of its time idle
+ * (measured: 5.9 s, two thirds of it waiting). maxOutputLength keeps the bomb limit exact.
+ */
+const SYNC_INFLATE_MAX_INPUT = 1024 * 1024;
+const SYNC_INFLATE_MAX_OUTPUT = 32 * 1024 * 1024;
 
 /**
  * Reads one entry at the cursor: local header (compared with the central directory), the data
@@ -121,7 +129,26 @@ async function decodeData(cursor: ByteCursor, e: ZipCdEntry, opts: EntryReadOpti
     md5?.update(chunk);
   };
 
-  if (e.compressionMethod === 0) {
+  if (e.compressionMethod === 8 && e.compressedSize <= SYNC_INFLATE_MAX_INPUT && opts.outputLimit <= SYNC_INFLATE_MAX_OUTPUT) {
+    const raw = await cursor.read(e.compressedSize);
+    let chunk: Buffer | undefined;
+    try {
+      chunk = inflateRawSync(raw, { maxOutputLength: Math.max(opts.outputLimit, 0) + 1 });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        out = opts.outputLimit + 1;
+        failure = new OutputLimitReached();
+      } else failure = err as Error;
+    }
+    if (chunk) {
+      try {
+        take(chunk);
+        if (sink && !sink.write(chunk)) await drained(sink);
+      } catch (err) {
+        failure = err as Error;
+      }
+    }
+  } else if (e.compressionMethod === 0) {
     for await (const chunk of cursor.chunks(e.compressedSize)) {
       if (failure) continue;
       try {
