@@ -2,19 +2,24 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppError, isUuid } from '../core/index.js';
 import { recordCustodyEvent, type Justification } from '../custody/custody-recorder.js';
-import { one } from '../database/sql.js';
+import { one, type Queryable } from '../database/sql.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 import type { CaseRole } from './case.schemas.js';
+import { eventVisibleTo, hiddenItemIds, type RecordedEvent } from './sensitive-items.js';
 
-export type CasePermission = 'case.read' | 'case.update' | 'members.manage' | 'exhibit.create' | 'exhibit.update' | 'exhibit.disclosure';
+export type CasePermission = 'case.read' | 'case.log.export' | 'case.update' | 'members.manage' | 'exhibit.create' | 'exhibit.update' | 'exhibit.disclosure';
 
-/** What each role on a case may do. Read access to the case file comes with any membership. */
+/**
+ * What each role on a case may do. Read access to the case file comes with any membership, and
+ * so does the verifiable export of the case log (`case.log.export`): it holds every event of the
+ * case, OFFICIAL-SENSITIVE items included, so it is for members only.
+ */
 const CASE_ROLE_PERMISSIONS: Record<CaseRole, CasePermission[]> = {
-  officer_in_case: ['case.read', 'case.update', 'members.manage', 'exhibit.create', 'exhibit.update', 'exhibit.disclosure'],
-  investigator: ['case.read', 'exhibit.create', 'exhibit.update'],
-  forensic_analyst: ['case.read', 'exhibit.create', 'exhibit.update'],
-  disclosure_officer: ['case.read', 'exhibit.disclosure'],
-  reviewer: ['case.read'],
+  officer_in_case: ['case.read', 'case.log.export', 'case.update', 'members.manage', 'exhibit.create', 'exhibit.update', 'exhibit.disclosure'],
+  investigator: ['case.read', 'case.log.export', 'exhibit.create', 'exhibit.update'],
+  forensic_analyst: ['case.read', 'case.log.export', 'exhibit.create', 'exhibit.update'],
+  disclosure_officer: ['case.read', 'case.log.export', 'exhibit.disclosure'],
+  reviewer: ['case.read', 'case.log.export'],
 };
 
 /** Global roles that may open any OFFICIAL case without membership, read-only, with a logged reason. */
@@ -69,6 +74,13 @@ export class CaseAccessService {
       // whether it names an OFFICIAL case, an OFFICIAL-SENSITIVE one or nothing at all: only with a
       // reason given does the answer depend on the case (OFFICIAL opens, anything else is 404).
       // Answering 403 here for OFFICIAL cases alone revealed which ids exist and their classification.
+      if (permission === 'case.log.export') {
+        throw new AppError(
+          'CASE_PERMISSION_DENIED',
+          'The verifiable case log is exported for members of the case only; GET /cases/:caseId/events gives you the events you may see, each checkable on its own',
+          403,
+        );
+      }
       if (permission !== 'case.read') {
         throw new AppError('CASE_PERMISSION_DENIED', 'Without membership a case can only be read, with a reason; ask its officer in the case to add you', 403);
       }
@@ -95,6 +107,15 @@ export class CaseAccessService {
       }
     }
     throw caseNotFound();
+  }
+
+  /**
+   * Which of the case's custody events the reader may see: undefined for members (all of them);
+   * for readers who do not see OFFICIAL-SENSITIVE items, a filter (sensitive-items.ts).
+   */
+  async eventFilter(access: CaseAccess, principal: Principal, q: Queryable = this.ds): Promise<((e: RecordedEvent) => boolean) | undefined> {
+    if (access.seesSensitiveItems) return undefined;
+    return eventVisibleTo(principal.userId, await hiddenItemIds(q, access.caseId));
   }
 }
 

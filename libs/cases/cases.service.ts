@@ -6,6 +6,7 @@ import { affected, one, rows, type Queryable } from '../database/sql.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 import { CaseAccessService, caseNotFound, type CaseAccess } from './case-access.service.js';
 import type { CaseRole, CreateCaseInput, ListCasesQuery, UpdateCaseInput } from './case.schemas.js';
+import { exhibitVisibility } from './sensitive-items.js';
 import { displayUrn, parseUrn } from './urn.js';
 
 export interface CaseView {
@@ -42,11 +43,13 @@ const CASE_CREATORS = new Set(['investigator', 'supervisor']);
 /** Global roles that can hold a role on a case; CPS users see shared material only. */
 const MEMBER_ROLES = new Set(['investigator', 'forensic_analyst', 'disclosure_officer', 'supervisor']);
 
-const SELECT = `
+/** The case columns; `exhibitFilter` leaves out of the count the exhibits the reader may not see. */
+const select = (exhibitFilter = '') => `
   SELECT c.id, c.urn, c.title, c.operation_name, c.offence_summary, c.status, c.classification, c.retention_group,
          to_char(c.review_date, 'YYYY-MM-DD') AS review_date, c.officer_in_case, c.created_by, c.created_at, c.updated_at, c.version,
-         (SELECT count(*) FROM exhibits e WHERE e.case_id = c.id)::int AS exhibit_count,
+         (SELECT count(*) FROM exhibits e WHERE e.case_id = c.id ${exhibitFilter})::int AS exhibit_count,
          (SELECT count(*) FROM case_members cm WHERE cm.case_id = c.id)::int AS member_count`;
+const SELECT = select();
 
 /** Sort keys with the SQL type their cursor value is cast back to (timestamps keep microseconds as text). */
 const SORT_COLUMNS: Record<ListCasesQuery['sort'], [string, string]> = {
@@ -137,7 +140,7 @@ export class CasesService {
         justification,
         context,
       });
-      return { ...(await this.load(tx, caseId)), access: { caseRole: access.caseRole, via: access.via } };
+      return { ...(await this.load(tx, caseId, access)), access: { caseRole: access.caseRole, via: access.via } };
     });
   }
 
@@ -280,8 +283,9 @@ export class CasesService {
     });
   }
 
-  private async load(q: Queryable, id: string): Promise<CaseView> {
-    const row = await one(q, `${SELECT} FROM cases c WHERE c.id = $1`, [id]);
+  /** One case; with the reader's access, `counts.exhibits` counts only the exhibits they may see. */
+  private async load(q: Queryable, id: string, access?: CaseAccess): Promise<CaseView> {
+    const row = await one(q, `${access ? select(exhibitVisibility(access, 'c.id', 'e.id')) : SELECT} FROM cases c WHERE c.id = $1`, [id]);
     if (!row) throw caseNotFound();
     return toView(row);
   }

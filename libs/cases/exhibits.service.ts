@@ -7,6 +7,7 @@ import type { Principal, RequestContext } from '../identity/index.js';
 import { CaseAccessService, type CaseAccess } from './case-access.service.js';
 import type { CreateExhibitInput, UpdateExhibitInput } from './case.schemas.js';
 import { parseExhibitReference } from './exhibit-reference.js';
+import { exhibitVisibility as visibility } from './sensitive-items.js';
 
 export interface ExhibitView {
   id: string;
@@ -93,7 +94,7 @@ export class ExhibitsService {
     requireJustification(justification);
     return this.ds.transaction(async (tx) => {
       const access = await this.access.resolve(principal, caseId, 'case.read', { justification, context, tx });
-      const found = await rows(tx, `${SELECT} WHERE case_id = $1 ${visibility(access)} ORDER BY created_at, id`, [caseId]);
+      const found = await rows(tx, `${SELECT} WHERE case_id = $1 ${visibility(access, '$1')} ORDER BY created_at, id`, [caseId]);
       await recordCustodyEvent(tx, {
         type: 'exhibit.list_consulted',
         operation: 'consultation',
@@ -173,14 +174,9 @@ export class ExhibitsService {
 
   private async load(q: Queryable, caseId: string, exhibitId: string, access?: CaseAccess): Promise<ExhibitView | undefined> {
     if (!isUuid(exhibitId)) return undefined;
-    const row = await one(q, `${SELECT} WHERE case_id = $1 AND id = $2 ${access ? visibility(access) : ''}`, [caseId, exhibitId]);
+    const row = await one(q, `${SELECT} WHERE case_id = $1 AND id = $2 ${access ? visibility(access, '$1') : ''}`, [caseId, exhibitId]);
     return row ? toView(row) : undefined;
   }
-}
-
-/** OFFICIAL-SENSITIVE items are for members of the case only: an SQL condition on `classification`. */
-export function visibility(access: CaseAccess): string {
-  return access.seesSensitiveItems ? '' : `AND classification = 'OFFICIAL'`;
 }
 
 /** Consulting evidence (s.62) needs a justification. */

@@ -19,6 +19,7 @@ import {
   CASE_LOG_FORMAT,
   type CaseLogHeader,
   type CaseLogLine,
+  type LedgerEvent,
   type SignerKey,
 } from '../ledger/index.js';
 import { ObjectStore } from '../storage/index.js';
@@ -146,9 +147,15 @@ export class LedgerService {
    * A case's events with their canonical encoding and chain hashes, in ledger order (access is
    * checked by the caller). Reading the log is itself a consultation, recorded after the read.
    */
-  async caseEvents(caseId: string, reader: { principal: Principal; justification?: Justification; context: RequestContext }) {
+  async caseEvents(
+    caseId: string,
+    reader: { principal: Principal; justification?: Justification; context: RequestContext },
+    // Need-to-know is the caller's rule (libs/cases): events it withholds are left out whole, never altered.
+    visible: (e: { event: LedgerEvent; canonical: Buffer }) => boolean = () => true,
+  ) {
     return this.ds.transaction(async (tx) => {
-      const found = await rows(tx, `SELECT ${LEDGER_ROW_COLUMNS} FROM custody_events WHERE case_id = $1 ORDER BY leaf_index`, [caseId]);
+      const all = await rows(tx, `SELECT ${LEDGER_ROW_COLUMNS} FROM custody_events WHERE case_id = $1 ORDER BY leaf_index`, [caseId]);
+      const found = all.filter((r) => visible(storedLedgerEvent(r)));
       await recordCustodyEvent(tx, {
         type: 'case.events_consulted',
         operation: 'consultation',

@@ -1,14 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash, randomBytes } from 'node:crypto';
 import { verifyLedger } from '../../libs/custody/index.js';
-import { verifierKeyFromSigner } from '../../libs/ledger/index.js';
+import { EvidenceFilesService } from '../../libs/evidence/index.js';
+import { chainHash, encodeLedgerEvent, leafHash, verifierKeyFromSigner, verifyCaseLog, verifyInclusion, type LedgerEvent } from '../../libs/ledger/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
 import { createScratchDatabase } from '../support/test-env.js';
+import { tusUpload, uploadIdOf } from '../support/tus.js';
 
 /**
  * Every endpoint x every kind of caller, from one table. The last test compares the table with
  * the routes the API actually serves (its OpenAPI document), so a new endpoint cannot be added
- * without deciding who may call it.
+ * without deciding who may call it. The case also holds OFFICIAL-SENSITIVE material (an exhibit,
+ * its sub-exhibit, a sealed file, and a copy of that file in a visible exhibit): every answer to
+ * a caller outside the case is checked to say nothing of it.
  */
+
+/** Callers who are not members of the matrix case: they must never see its OFFICIAL-SENSITIVE items. */
+const OUTSIDE: Actor[] = ['outsider', 'supervisorNoReason', 'supervisorWithReason', 'auditorNoReason', 'auditorWithReason', 'cps', 'admin', 'anonymous'];
+/**
+ * Oversight routes for auditors and administrators, not scoped to a case: the s.62 log and fixity
+ * reports name every object by id, storage key and hash (never by reference, file name or
+ * description), so that all processing and every stored object can be overseen (README).
+ */
+const OVERSIGHT_ROUTES = new Set(['/api/v1/audit/events', '/api/v1/fixity/runs', '/api/v1/fixity/runs/{runId}']);
 
 type Actor =
   | 'oic' | 'investigator' | 'analyst' | 'discloser' | 'reviewer'
@@ -43,6 +57,8 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
   let spare: TestUser;
   let managed: TestUser;
   let n = 0;
+  /** The OFFICIAL-SENSITIVE material of the matrix case, and everything that would identify it. */
+  const hidden = { exhibitId: '', subExhibitId: '', fileId: '', copyId: '', markers: [] as string[] };
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
 
   const withHeaders = (a: Actor): Record<string, string> => (a === 'supervisorNoReason' || a === 'auditorNoReason' || a === 'anonymous' ? {} : JUSTIFY);
@@ -81,7 +97,45 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     // Two open uploads of the officer in the case: one to read and write, one to cancel.
     uploadId = await newUpload('upload');
     cancelId = await newUpload('cancel');
+
+    // OFFICIAL-SENSITIVE material in this OFFICIAL case, and its traces: a sealed file, a copy of it
+    // sealed later in the visible exhibit (a duplicate), members' consultations and counted reads.
+    const hx = await h.call('POST', `/api/v1/cases/${caseId}/exhibits`, {
+      token: who.oic.token,
+      body: { reference: 'JS/77', sourceType: 'document', description: 'Covert source handling note', producer: 'J Smith', classification: 'OFFICIAL-SENSITIVE' },
+    });
+    expect(hx.status).toBe(201);
+    hidden.exhibitId = hx.body.id as string;
+    const sub = await h.call('POST', `/api/v1/cases/${caseId}/exhibits`, {
+      token: who.oic.token,
+      body: { reference: 'JS/77/1', sourceType: 'document', description: 'Annex to the handling note', producer: 'J Smith' },
+    });
+    expect(sub.status).toBe(201);
+    hidden.subExhibitId = sub.body.id as string;
+    const bytes = randomBytes(2048);
+    hidden.fileId = await sealed(hidden.exhibitId, 'source-7-handling.pdf', bytes);
+    hidden.copyId = await sealed(exhibitId, 'copy-of-something.bin', bytes);
+    // A file of the sub-exhibit whose bytes exist nowhere else: its hashes must not show either.
+    const own = randomBytes(1024);
+    const annexId = await sealed(hidden.subExhibitId, 'annex-b-meeting-log.txt', own);
+    for (const path of [`exhibits/${hidden.exhibitId}`, 'exhibits', `exhibits/${hidden.exhibitId}/files`, `exhibits/${exhibitId}/files`]) {
+      expect((await h.call('GET', `/api/v1/cases/${caseId}/${path}`, { token: who.oic.token, headers: JUSTIFY })).status).toBe(200);
+    }
+    // (The first file's hashes are also the visible copy's, so they identify nothing hidden.)
+    const digest = (a: string) => createHash(a).update(own).digest('hex');
+    hidden.markers = [hidden.exhibitId, hidden.subExhibitId, hidden.fileId, annexId, 'JS/77', 'JS_77', 'Covert source', 'Annex to the handling', 'source-7-handling',
+      'annex-b-meeting', digest('sha256'), digest('sha1'), digest('md5')];
   });
+
+  /** Uploads `bytes` into an exhibit as the officer in the case and seals them (in this process: no worker runs here). */
+  const sealed = async (xId: string, filename: string, bytes: Buffer): Promise<string> => {
+    const up = await tusUpload(`${h.base}/api/v1/uploads`, who.oic.token, bytes, { metadata: { caseId, exhibitId: xId, filename } });
+    expect(up.error).toBeUndefined();
+    const id = uploadIdOf(up.url);
+    expect((await h.call('GET', `/api/v1/uploads/${id}`, { token: who.oic.token })).body.state).toBe('verifying');
+    expect((await h.app.get(EvidenceFilesService).seal(id, undefined)).state).toBe('sealed');
+    return id;
+  };
 
   const newUpload = async (name: string): Promise<string> => {
     const u = await h.call('POST', '/api/v1/uploads', { token: who.oic.token, headers: tusCreate(name) });
@@ -132,7 +186,8 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     { method: 'PATCH', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`, body: () => ({ description: `Shop CCTV export, rev ${++n}` }), expect: e(200, 200, 200, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}/events', path: () => `/api/v1/cases/${caseId}/events`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
-    { method: 'GET', route: '/api/v1/cases/{caseId}/events/export', path: () => `/api/v1/cases/${caseId}/events/export`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
+    // The complete, signed case log holds OFFICIAL-SENSITIVE events: members only.
+    { method: 'GET', route: '/api/v1/cases/{caseId}/events/export', path: () => `/api/v1/cases/${caseId}/events/export`, expect: e(200, 200, 200, 200, 200, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'POST', route: '/api/v1/cases/{caseId}/fixity', path: () => `/api/v1/cases/${caseId}/fixity`, expect: e(202, 202, 202, 202, 202, 404, 403, 202, 403, 202, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/fixity/runs', path: () => '/api/v1/fixity/runs', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 200, 401) },
     { method: 'GET', route: '/api/v1/fixity/runs/{runId}', path: () => '/api/v1/fixity/runs/00000000-0000-4000-8000-000000000000', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 403, 404, 401) },
@@ -178,6 +233,11 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
         }
         if (res.status === 404 && row.route.includes('{caseId}')) {
           expect(['CASE_NOT_FOUND']).toContain(res.body.code);
+        }
+        // Nothing of the OFFICIAL-SENSITIVE material in any answer to a caller outside the case.
+        if (OUTSIDE.includes(actor) && !OVERSIGHT_ROUTES.has(row.route.split('?')[0])) {
+          const leaked = hidden.markers.filter((m) => res.text.toLowerCase().includes(m.toLowerCase()));
+          expect({ route: row.route, actor, leaked }).toEqual({ route: row.route, actor, leaked: [] });
         }
       }
       expect(got).toEqual(row.expect);
@@ -305,6 +365,73 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     }
     expect(differences).toEqual([]);
     expect(compared).toBeGreaterThan(50);
+  });
+
+  it('answers for an OFFICIAL-SENSITIVE exhibit, or one below it, exactly as for a missing exhibit, to everyone outside the case', async () => {
+    const missing = { caseId, exhibitId: '3c9d2e7a-1b4f-4a6e-8d0c-5f7e9a1b2c3d' };
+    const differences: unknown[] = [];
+    let compared = 0;
+    for (const row of [...ROWS, DISCLOSURE_ROW].filter((r) => r.route.includes('{exhibitId}'))) {
+      for (const actor of OUTSIDE) {
+        const none = answer(await callAt(row, actor, missing));
+        for (const id of [hidden.exhibitId, hidden.subExhibitId]) {
+          const got = answer(await callAt(row, actor, { caseId, exhibitId: id }));
+          if (JSON.stringify(got) !== JSON.stringify(none)) differences.push({ route: `${row.method} ${row.route}`, actor, id, got, missing: none });
+          compared++;
+        }
+      }
+      // Members of the case see it.
+      expect((await callAt(row, 'reviewer', { caseId, exhibitId: hidden.exhibitId })).status).toBeLessThan(500);
+    }
+    expect(differences).toEqual([]);
+    expect(compared).toBeGreaterThan(40);
+    const asMember = await h.call('GET', `/api/v1/cases/${caseId}/exhibits/${hidden.exhibitId}`, { token: who.reviewer.token, headers: JUSTIFY });
+    expect([asMember.status, asMember.body.reference]).toEqual([200, 'JS/77']);
+  });
+
+  it('counts only the exhibits a reader may see, and names no hidden duplicate', async () => {
+    for (const [actor, more] of [['supervisorWithReason', 0], ['auditorWithReason', 0], ['reviewer', 2]] as const) {
+      const list = await h.call('GET', `/api/v1/cases/${caseId}/exhibits`, { token: who[actor].token, headers: JUSTIFY });
+      const one = await h.call('GET', `/api/v1/cases/${caseId}`, { token: who[actor].token, headers: JUSTIFY });
+      const refs = (list.body as unknown as { reference: string }[]).map((x) => x.reference);
+      expect(refs.includes('JS/77')).toBe(more > 0);
+      expect((one.body.counts as { exhibits: number }).exhibits).toBe(refs.length);
+      const visibleToAll = refs.filter((r) => !r.startsWith('JS/77')).length;
+      expect(refs.length).toBe(visibleToAll + more);
+      const files = await h.call('GET', `/api/v1/cases/${caseId}/exhibits/${exhibitId}/files`, { token: who[actor].token, headers: JUSTIFY });
+      const copy = (files.body as unknown as { id: string; duplicateOf: { id: string; exhibitReference: string } | null }[]).find((f) => f.id === hidden.copyId)!;
+      expect(copy.duplicateOf).toEqual(more ? expect.objectContaining({ id: hidden.fileId, exhibitReference: 'JS/77' }) : null);
+    }
+  });
+
+  it('gives readers outside the case the events they may see, each checkable on its own; members get the whole log, which verifies', async () => {
+    const key = verifierKeyFromSigner(h.config.LEDGER_SIGNING_KEY);
+    const all = (await h.call('GET', `/api/v1/cases/${caseId}/events`, { token: who.oic.token })).body as unknown as { event: LedgerEvent; hash: string }[];
+    expect(all.some((e) => JSON.stringify(e).includes(hidden.fileId))).toBe(true);
+    const exported = await h.call('GET', `/api/v1/cases/${caseId}/events/export`, { token: who.reviewer.token });
+    const body = exported.body as unknown as { header: unknown; events: unknown[] };
+    const check = verifyCaseLog([body.header, ...body.events].map((l) => JSON.stringify(l)).join('\n') + '\n', key);
+    expect(check).toMatchObject({ ok: true });
+    expect(JSON.stringify(body.events)).toContain(hidden.fileId);
+
+    const seen = await h.call('GET', `/api/v1/cases/${caseId}/events`, { token: who.supervisorWithReason.token, headers: JUSTIFY });
+    expect(seen.status).toBe(200);
+    const events = seen.body as unknown as { event: LedgerEvent; hash: string }[];
+    expect(events.length).toBeGreaterThan(10);
+    expect(events.length).toBeLessThan(all.length);
+    // Other people's counted reads are withheld whatever the case holds; the reader's own are not.
+    const counted = ['exhibit.list_consulted', 'case.events_consulted', 'case.log_exported', 'access_log.queried'];
+    expect(events.filter((e) => counted.includes(e.event.type) && e.event.actor?.id !== who.supervisorWithReason.id)).toEqual([]);
+    const cp = await h.call('POST', '/api/v1/ledger/checkpoints', { token: who.auditorWithReason.token });
+    const treeSize = cp.body.treeSize as number;
+    const root = Buffer.from(cp.body.rootHash as string, 'hex');
+    for (const { event, hash } of events) {
+      const canonical = encodeLedgerEvent(event);
+      expect(chainHash(Buffer.from(event.prevHash, 'hex'), canonical).toString('hex')).toBe(hash);
+      if (event.leafIndex >= treeSize) continue;
+      const proof = await h.call('GET', `/api/v1/ledger/proofs/inclusion?leafIndex=${event.leafIndex}&treeSize=${treeSize}`);
+      expect(verifyInclusion(event.leafIndex, treeSize, leafHash(canonical), (proof.body.proof as string[]).map((p) => Buffer.from(p, 'hex')), root)).toBe(true);
+    }
   });
 
   it('refuses a URN already in use in the same words for everyone, and records the attempt on its case', async () => {

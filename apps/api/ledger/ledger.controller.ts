@@ -75,17 +75,28 @@ export class CaseEventsController {
     @Inject(CaseAccessService) private readonly access: CaseAccessService,
   ) {}
 
+  /**
+   * Members get every event. A supervisor or auditor reading with a reason gets the events they may
+   * see: those of OFFICIAL-SENSITIVE items (and other people's counted reads) are left out whole,
+   * never redacted, so each event shown is exactly what was hashed and checks on its own (its
+   * chain hash from its prevHash and canonical form; its inclusion by leafIndex from the public
+   * proof routes). They do not get the export below, whose signed summary vouches for the complete chain.
+   */
   @Get()
-  @ApiOperation({ summary: "A case's custody events in ledger order, with their canonical form and chain hashes" })
+  @ApiOperation({ summary: "A case's custody events in ledger order, with their canonical form and chain hashes (readers outside the case: the events they may see)" })
   async events(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
-    await this.access.resolve(p, caseId, 'case.read', { justification: j, context: ctx });
-    return this.ledger.caseEvents(caseId, { principal: p, justification: j, context: ctx });
+    const access = await this.access.resolve(p, caseId, 'case.read', { justification: j, context: ctx });
+    return this.ledger.caseEvents(caseId, { principal: p, justification: j, context: ctx }, await this.access.eventFilter(access, p));
   }
 
+  /**
+   * The complete case log (members only): a filtered export could not be verified as the whole
+   * chain, and an unfiltered one would hand OFFICIAL-SENSITIVE events to readers outside the case.
+   */
   @Get('export')
-  @ApiOperation({ summary: 'The case log with inclusion proofs against a freshly signed checkpoint, for offline checking (dems verify case-log)' })
+  @ApiOperation({ summary: 'The case log with inclusion proofs against a freshly signed checkpoint, for offline checking (dems verify case-log); members of the case only' })
   async export(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
-    await this.access.resolve(p, caseId, 'case.read', { justification: j, context: ctx });
+    await this.access.resolve(p, caseId, 'case.log.export', { justification: j, context: ctx });
     return this.ledger.exportCaseLog(caseId, { principal: p, justification: j, context: ctx });
   }
 }
