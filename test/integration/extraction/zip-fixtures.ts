@@ -29,6 +29,14 @@ export async function yazlZip(entries: YazlEntry[], opts: { forceZip64?: boolean
   return buffer(z.outputStream as Readable);
 }
 
+/** Entries written from streams: yazl then puts sizes and CRC in data descriptors after the data. */
+export async function yazlStreamedZip(entries: YazlEntry[], opts: { forceZip64?: boolean } = {}): Promise<Buffer> {
+  const z = new yazl.ZipFile();
+  for (const e of entries) z.addReadStream(Readable.from([e.data]), e.name, { compress: e.compress ?? true, forceZip64Format: opts.forceZip64 ?? false });
+  z.end({ forceZip64Format: opts.forceZip64 ?? false, comment: '' });
+  return buffer(z.outputStream as Readable);
+}
+
 export interface RawEntry {
   name: string | Buffer;
   data: Buffer;

@@ -16,7 +16,7 @@ import {
 } from '../../../libs/extraction/index.js';
 import { createObjectStore, type S3ObjectStore } from '../../../libs/storage/index.js';
 import { randomKey, testConfig } from '../../support/test-env.js';
-import { buildUfdr, rawZip, sha256, ufdrReportXml, yazlZip, type UfdrFile } from './zip-fixtures.js';
+import { buildUfdr, rawZip, sha256, ufdrReportXml, yazlStreamedZip, yazlZip, type UfdrFile } from './zip-fixtures.js';
 
 const MiB = 1024 * 1024;
 
@@ -188,6 +188,18 @@ describe('ZIP-based extractions (UFDR, GrayKey, exports) inspected in place', ()
     expect(largest).toBe(1000);
     // Directory through 1 MiB blocks, data through one forward stream.
     expect(source.requests).toBeLessThanOrEqual(8);
+  });
+
+  it.each([false, true])('reads entries whose sizes follow in data descriptors (ZIP64 descriptors: %s) without seeing hidden data', async (zip64) => {
+    const data = [Buffer.from('streamed '.repeat(5000)), randomBytes(70_000), Buffer.from('')];
+    const zip = await yazlStreamedZip(
+      data.map((d, i) => ({ name: `s${i}`, data: d, compress: i !== 1 })),
+      { forceZip64: zip64 },
+    );
+    expect(zip.readUInt16LE(6) & 0x8).toBe(0x8);
+    const { result, entries } = await inspect(await local(`descriptors-${zip64}.zip`, zip));
+    expect(result.outcome).toEqual({ status: 'verified', warnings: [], problems: [] });
+    expect(entries.map((e) => e.sha256)).toEqual(data.map((d) => sha256(d)));
   });
 
   describe('hostile archives end in a flag or a failed outcome, never a crash, a hang or a write', () => {
