@@ -89,8 +89,10 @@ const STDERR_KEEP = 256 * 1024;
 /** A fixed, small environment: no locale or user settings change what a tool prints or writes. */
 const BASE_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', LC_ALL: 'C' };
 
+/** Tool versions per set of binaries, read once per process (each read costs three tool launches). */
+const VERSIONS = new Map<string, Promise<ToolVersions>>();
+
 export class MediaRepository {
-  private versions?: Promise<ToolVersions>;
 
   constructor(readonly settings: MediaRepositorySettings = DEFAULT_REPOSITORY_SETTINGS) {}
 
@@ -259,11 +261,16 @@ export class MediaRepository {
 
   /** Exact tool versions, read once per process. */
   toolVersions(): Promise<ToolVersions> {
-    this.versions ??= this.readVersions().catch((err) => {
-      this.versions = undefined;
-      throw err;
-    });
-    return this.versions;
+    const key = `${this.settings.ffmpegPath}|${this.settings.ffprobePath}|${this.settings.heifConvertPath}`;
+    let versions = VERSIONS.get(key);
+    if (!versions) {
+      versions = this.readVersions().catch((err) => {
+        VERSIONS.delete(key);
+        throw err;
+      });
+      VERSIONS.set(key, versions);
+    }
+    return versions;
   }
 
   private async readVersions(): Promise<ToolVersions> {

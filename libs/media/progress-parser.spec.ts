@@ -25,4 +25,12 @@ describe('ProgressParser', () => {
     new ProgressParser(undefined, (x) => seen.push(x)).push('frame=3\nout_time_us=120000\nprogress=continue\n');
     expect(seen).toEqual([{ processedSeconds: 0.12, frame: 3 }]);
   });
+
+  it('a throwing callback does not break parsing', () => {
+    const p = new ProgressParser(10, () => {
+      throw new Error('caller bug');
+    });
+    expect(() => p.push('frame=1\nout_time_us=1000000\nprogress=continue\nframe=2\nprogress=end\n')).not.toThrow();
+    expect(p.totals).toMatchObject({ frame: 2, ended: true });
+  });
 });

@@ -56,10 +56,14 @@ export class ProgressParser {
     else if (t !== undefined && this.durationSeconds && this.durationSeconds > 0) {
       percent = Math.max(0, Math.min(99.9, Math.round((t / this.durationSeconds) * 1000) / 10));
     }
-    this.onProgress({
-      ...(percent !== undefined ? { percent } : {}),
-      ...(t !== undefined ? { processedSeconds: t } : {}),
-      ...(this.totals.frame !== undefined ? { frame: this.totals.frame } : {}),
-    });
+    try {
+      this.onProgress({
+        ...(percent !== undefined ? { percent } : {}),
+        ...(t !== undefined ? { processedSeconds: t } : {}),
+        ...(this.totals.frame !== undefined ? { frame: this.totals.frame } : {}),
+      });
+    } catch {
+      // A caller's progress callback must not break the run (it is called from a stream handler).
+    }
   }
 }

@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MediaService, type MediaResult } from '../../../libs/media/index.js';
+import { MediaService, type MediaProbe, type MediaResult, type VideoWorkingCopy } from '../../../libs/media/index.js';
 import {
   decodedFrames,
   exifBlock,
   ffmpeg,
+  ffmpegAsync,
   ffprobeJson,
   framePts,
   hasEncoder,
@@ -38,27 +39,32 @@ function ok<T>(r: MediaResult<T>): T {
 const testsrc = (size: string, rate: number, seconds: number) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`];
 const tone = (seconds: number, rate = 48000) => ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}:duration=${seconds}`];
 
-beforeAll(() => {
+beforeAll(async () => {
+  // Independent files are made in parallel; each list entry is one ffmpeg run.
+  const jobs: Promise<void>[] = [];
   // Interlaced MPEG-2 in an MPEG program stream (DVR-style), top field first.
-  ffmpeg(...testsrc('320x240', 25, 1), ...tone(1), '-vf', 'setfield=tff', '-c:v', 'mpeg2video', '-flags', '+ilme+ildct', '-top', '1', '-c:a', 'mp2', '-f', 'mpeg', f('interlaced.mpg'));
+  jobs.push(ffmpegAsync(...testsrc('320x240', 25, 1), ...tone(1), '-vf', 'setfield=tff', '-c:v', 'mpeg2video', '-flags', '+ilme+ildct', '-top', '1', '-c:a', 'mp2', '-f', 'mpeg', f('interlaced.mpg')));
   // Rotated phone clip: a red block top-left, then a display matrix added by stream copy.
-  ffmpeg('-f', 'lavfi', '-i', 'color=c=black:s=320x180:r=25:d=0.4,drawbox=x=0:y=0:w=40:h=40:color=red:t=fill', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', f('upright.mp4'));
-  ffmpeg('-i', f('upright.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', '-f', 'mov', f('rotated.mov'));
+  jobs.push(
+    ffmpegAsync('-f', 'lavfi', '-i', 'color=c=black:s=320x180:r=25:d=0.4,drawbox=x=0:y=0:w=40:h=40:color=red:t=fill', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', f('upright.mp4')).then(() =>
+      ffmpegAsync('-i', f('upright.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', '-f', 'mov', f('rotated.mov')),
+    ),
+  );
   // Variable frame rate in Matroska: irregular intervals (40, 40, 100, 33, 200 ms …).
-  ffmpeg(...testsrc('160x120', 25, 1), '-vf', "setpts='(N*0.04+if(gte(N,5),0.06,0)+if(gte(N,12),0.2,0)+if(gte(N,18),-0.007*(N-17),0))/TB'", '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'matroska', f('vfr.mkv'));
+  jobs.push(ffmpegAsync(...testsrc('160x120', 25, 1), '-vf', "setpts='(N*0.04+if(gte(N,5),0.06,0)+if(gte(N,12),0.2,0)+if(gte(N,18),-0.007*(N-17),0))/TB'", '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'matroska', f('vfr.mkv')));
   // A 5-second recording gap after frame 9.
-  ffmpeg(...testsrc('160x120', 25, 0.8), '-vf', "setpts='(N*0.04+if(gte(N,10),5,0))/TB'", '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4', f('gap.mp4'));
+  jobs.push(ffmpegAsync(...testsrc('160x120', 25, 0.8), '-vf', "setpts='(N*0.04+if(gte(N,10),5,0))/TB'", '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4', f('gap.mp4')));
   // HEVC in MP4 and as a raw .265 elementary stream.
-  ffmpeg(...testsrc('320x240', 25, 0.4), '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', '-tag:v', 'hvc1', f('hevc.mp4'));
-  ffmpeg(...testsrc('320x240', 25, 0.4), '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', '-f', 'hevc', f('raw.265'));
+  jobs.push(ffmpegAsync(...testsrc('320x240', 25, 0.4), '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', '-tag:v', 'hvc1', f('hevc.mp4')));
+  jobs.push(ffmpegAsync(...testsrc('320x240', 25, 0.4), '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', '-f', 'hevc', f('raw.265')));
   // 1080p with audio (→ 720p) and a small clip (never enlarged).
-  ffmpeg(...testsrc('1920x1080', 25, 0.2), ...tone(0.2), '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', f('hd.mp4'));
-  ffmpeg(...testsrc('320x240', 25, 0.4), '-c:v', 'libx264', '-preset', 'ultrafast', f('small.mp4'));
+  jobs.push(ffmpegAsync(...testsrc('1920x1080', 25, 0.2), ...tone(0.2), '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', f('hd.mp4')));
+  jobs.push(ffmpegAsync(...testsrc('320x240', 25, 0.4), '-c:v', 'libx264', '-preset', 'ultrafast', f('small.mp4')));
   // Telephony audio: G.711 µ-law and IMA-ADPCM in WAV.
-  ffmpeg(...tone(2, 8000), '-c:a', 'pcm_mulaw', '-ar', '8000', '-ac', '1', f('mulaw.wav'));
-  ffmpeg(...tone(2, 8000), '-c:a', 'adpcm_ima_wav', '-ar', '8000', '-ac', '1', f('ima-adpcm.wav'));
+  jobs.push(ffmpegAsync(...tone(2, 8000), '-c:a', 'pcm_mulaw', '-ar', '8000', '-ac', '1', f('mulaw.wav')));
+  jobs.push(ffmpegAsync(...tone(2, 8000), '-c:a', 'adpcm_ima_wav', '-ar', '8000', '-ac', '1', f('ima-adpcm.wav')));
   // A JPEG, 64x48, red block top-left; EXIF (camera, time, GPS, Orientation 6) written by hand.
-  ffmpeg('-f', 'lavfi', '-i', 'color=c=white:s=64x48:d=1,drawbox=x=0:y=0:w=16:h=16:color=red:t=fill', '-frames:v', '1', '-update', '1', '-f', 'image2', f('plain.jpg'));
+  await ffmpegAsync('-f', 'lavfi', '-i', 'color=c=white:s=64x48:d=1,drawbox=x=0:y=0:w=16:h=16:color=red:t=fill', '-frames:v', '1', '-update', '1', '-f', 'image2', f('plain.jpg'));
   const tiff = exifBlock(
     [
       [0x010f, { type: 'ascii', value: 'TestCam' }],
@@ -81,9 +87,12 @@ beforeAll(() => {
   execFileSync('heif-enc', ['-q', '60', f('gps.jpg'), '-o', f('photo.heic')], { stdio: 'ignore' });
   // A JPEG cut in half.
   writeFileSync(f('truncated.jpg'), readFileSync(f('gps.jpg')).subarray(0, 300));
+  await Promise.all(jobs);
 }, 120_000);
 
 describe('video: what CCTV and phones produce', () => {
+  let smallProbe: MediaProbe;
+  let smallCopy: VideoWorkingCopy;
   it('interlaced MPEG-PS: detected, deinterlaced one frame per frame (not doubled)', async () => {
     const probe = ok(await media.probe(f('interlaced.mpg')));
     expect(probe.detection).toMatchObject({ kind: 'video', mime: 'video/mpeg', format: 'mpegps' });
@@ -159,16 +168,18 @@ describe('video: what CCTV and phones produce', () => {
     expect(p.streams[0]).toMatchObject({ codec_name: 'h264', width: 1280, height: 720 });
     expect(p.streams[1]).toMatchObject({ codec_name: 'aac' });
     expect(hd.frames.equal).toBe(true);
-    const small = ok(await media.makeVideoWorkingCopy(f('small.mp4'), out.dir));
-    expect([small.width, small.height]).toEqual([320, 240]);
-    const h480 = ok(await media.makeVideoWorkingCopy(f('hd.mp4'), out.dir, { probe, maxHeight: 480 }));
-    expect([h480.width, h480.height]).toEqual([854, 480]);
+    smallProbe = ok(await media.probe(f('small.mp4')));
+    smallCopy = ok(await media.makeVideoWorkingCopy(f('small.mp4'), out.dir, { probe: smallProbe }));
+    expect([smallCopy.width, smallCopy.height]).toEqual([320, 240]);
+    const limited = ok(await media.makeVideoWorkingCopy(f('small.mp4'), out.dir, { probe: smallProbe, maxHeight: 120 }));
+    expect([limited.width, limited.height]).toEqual([160, 120]);
   });
 
   it('court copy: caption burnt in, run under the recorder\'s zone, frame-faithful, computation recorded', async () => {
     const progress: number[] = [];
     const cc = ok(
       await media.makeCourtCopy(f('small.mp4'), out.dir, {
+        probe: smallProbe,
         exhibitReference: 'JS/1',
         recorderTimeAtStart: '2026-07-01T12:00:00',
         clockOffsetSeconds: -93,
@@ -184,8 +195,7 @@ describe('video: what CCTV and phones produce', () => {
     expect(step?.args.join(' ')).toContain('drawtext=fontfile=');
     expect(progress[progress.length - 1]).toBe(100);
     // The caption changes the picture: the court copy differs from the plain working copy.
-    const plain = ok(await media.makeVideoWorkingCopy(f('small.mp4'), out.dir));
-    expect(cc.file.sha256).not.toBe(plain.file.sha256);
+    expect(cc.file.sha256).not.toBe(smallCopy.file.sha256);
   });
 });
 

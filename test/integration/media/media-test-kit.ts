@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,15 @@ export function scratch(prefix = 'dems-media-'): { dir: string; remove: () => vo
 export function ffmpeg(...args: string[]): void {
   const r = spawnSync('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')}\n${r.stderr}`);
+}
+
+/** The same, without blocking, so independent fixtures can be made side by side. */
+export function ffmpegAsync(...args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', ...args], (err, _out, stderr) =>
+      err ? reject(new Error(`ffmpeg ${args.join(' ')}\n${stderr}`)) : resolve(),
+    );
+  });
 }
 
 export interface ProbedStream {
