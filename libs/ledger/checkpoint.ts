@@ -74,7 +74,7 @@ export interface OpenedCheckpoint extends Checkpoint {
 }
 
 /** Signed-note signature type identifier for Ed25519. */
-const ALG_ED25519 = 0x01;
+export const ALG_ED25519 = 0x01;
 const SIGNATURE_PREFIX = '\u2014 '; // em dash, space
 // Go's Open caps at 100; the spec requires accepting at least 16.
 const MAX_SIGNATURES = 100;
@@ -110,32 +110,35 @@ export function formatKeyId(keyId: number): string {
 }
 
 /** Strict standard base64: canonical padding and trailing bits, so one value has one encoding. */
-function decodeBase64(s: string): Buffer | undefined {
+export function decodeBase64(s: string): Buffer | undefined {
   if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return undefined;
   const bytes = Buffer.from(s, 'base64');
   return bytes.toString('base64') === s ? bytes : undefined;
 }
 
-function privateKeyFromSeed(seed: Buffer): KeyObject {
+export function privateKeyFromSeed(seed: Buffer): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
-function publicKeyFromRaw(raw: Buffer): KeyObject {
+export function publicKeyFromRaw(raw: Buffer): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
-function rawPublicKey(key: KeyObject): Buffer {
+export function rawPublicKey(key: KeyObject): Buffer {
   const jwk = key.export({ format: 'jwk' });
   if (typeof jwk.x !== 'string') throw new CheckpointError('MALFORMED_KEY', 'not an Ed25519 key');
   return Buffer.from(jwk.x, 'base64url');
 }
 
-function assertKeyName(name: string): void {
+export function assertKeyName(name: string): void {
   if (!isValidKeyName(name)) throw new CheckpointError('MALFORMED_KEY', `invalid key name ${JSON.stringify(name)}: must be non-empty, without spaces or '+'`);
 }
 
-/** Splits `<name>+<hex id>+<base64>`; the base64 may itself contain '+', so only the first two count. */
-function splitKeyFields(s: string, what: string): { name: string; keyId: number; material: Buffer } {
+/**
+ * Splits `<name>+<hex id>+<base64(algorithm byte || 32-byte key)>`; the base64 may itself contain
+ * '+', so only the first two count. `algorithms` are the signature types accepted (Ed25519 by default).
+ */
+export function splitKeyFields(s: string, what: string, algorithms: readonly number[] = [ALG_ED25519]): { name: string; keyId: number; algorithm: number; material: Buffer } {
   const first = s.indexOf('+');
   const second = first < 0 ? -1 : s.indexOf('+', first + 1);
   if (second < 0) throw new CheckpointError('MALFORMED_KEY', `malformed ${what}`);
@@ -145,9 +148,9 @@ function splitKeyFields(s: string, what: string): { name: string; keyId: number;
   if (!isValidKeyName(name) || !/^[0-9a-fA-F]{8}$/.test(hex) || !material || material.length === 0) {
     throw new CheckpointError('MALFORMED_KEY', `malformed ${what}`);
   }
-  if (material[0] !== ALG_ED25519) throw new CheckpointError('MALFORMED_KEY', `${what}: unsupported algorithm ${material[0]}`);
+  if (!algorithms.includes(material[0])) throw new CheckpointError('MALFORMED_KEY', `${what}: unsupported algorithm ${material[0]}`);
   if (material.length !== 33) throw new CheckpointError('MALFORMED_KEY', `${what}: Ed25519 key must be 32 bytes`);
-  return { name, keyId: parseInt(hex, 16), material: material.subarray(1) };
+  return { name, keyId: parseInt(hex, 16), algorithm: material[0], material: material.subarray(1) };
 }
 
 function encodeVerifierKey(name: string, publicKey: Buffer): string {
@@ -197,7 +200,7 @@ export function parseVerifierKey(encoded: string): VerifierKey {
 }
 
 /** Notes must be well-formed UTF-8 with no control characters but newline (signed-note §Format). */
-function noteTextProblem(s: string): string | undefined {
+export function noteTextProblem(s: string): string | undefined {
   if (FORBIDDEN_CONTROL.test(s)) return 'contains a control character';
   if (LONE_SURROGATE.test(s)) return 'is not valid UTF-8';
   return undefined;
@@ -209,10 +212,8 @@ export function signNote(text: string, signer: SignerKey | string): string {
   if (typeof text !== 'string' || !text.endsWith('\n')) throw new CheckpointError('MALFORMED_NOTE', 'note text must end with a newline');
   const problem = noteTextProblem(text);
   if (problem) throw new CheckpointError('MALFORMED_NOTE', `note text ${problem}`);
-  const id = Buffer.alloc(4);
-  id.writeUInt32BE(s.keyId);
   const signature = sign(null, Buffer.from(text, 'utf8'), s.privateKey);
-  return `${text}\n${SIGNATURE_PREFIX}${s.name} ${Buffer.concat([id, signature]).toString('base64')}\n`;
+  return `${text}\n${formatSignatureLine(s.name, s.keyId, signature)}\n`;
 }
 
 function decodeNote(note: string | Buffer): string {
@@ -226,13 +227,19 @@ function decodeNote(note: string | Buffer): string {
   }
 }
 
+/** A signed note taken apart, nothing verified: its text and every signature line, in order. */
+export interface SplitNote {
+  /** The signed text, ending in a newline. */
+  text: string;
+  signatures: NoteSignature[];
+}
+
 /**
- * Parses a signed note and verifies the signatures made by verifierKey. Signatures from other
- * keys are returned unverified, as the spec requires them to be ignored (not rejected). Throws
- * UNKNOWN_KEY if the key did not sign, BAD_SIGNATURE if any of its signatures fails.
+ * Splits a signed note into its text and signature lines (signed-note §Format), checking only
+ * the form: UTF-8 without control characters but newline, a blank line before the signatures,
+ * each signature line `— <name> base64(key ID || signature)`.
  */
-export function openNote(note: string | Buffer, verifierKey: VerifierKey | string): OpenedNote {
-  const v = typeof verifierKey === 'string' ? parseVerifierKey(verifierKey) : verifierKey;
+export function splitNote(note: string | Buffer): SplitNote {
   const msg = decodeNote(note);
   const problem = noteTextProblem(msg);
   if (problem) throw new CheckpointError('MALFORMED_NOTE', `note ${problem}`);
@@ -244,18 +251,39 @@ export function openNote(note: string | Buffer, verifierKey: VerifierKey | strin
   if (block === '' || !block.endsWith('\n')) throw new CheckpointError('MALFORMED_NOTE', 'signature block must end with a newline');
   const lines = block.slice(0, -1).split('\n');
   if (lines.length > MAX_SIGNATURES) throw new CheckpointError('MALFORMED_NOTE', `note has more than ${MAX_SIGNATURES} signatures`);
+  return { text, signatures: lines.map(parseSignatureLine) };
+}
 
+/** One signature line, `— <name> base64(4-byte key ID || signature)`, without its newline. */
+export function parseSignatureLine(line: string): NoteSignature {
+  if (typeof line !== 'string' || !line.startsWith(SIGNATURE_PREFIX)) throw new CheckpointError('MALFORMED_NOTE', 'signature line must start with an em dash and a space');
+  const rest = line.slice(SIGNATURE_PREFIX.length);
+  const space = rest.indexOf(' ');
+  const name = space < 0 ? rest : rest.slice(0, space);
+  const raw = space < 0 ? undefined : decodeBase64(rest.slice(space + 1));
+  if (!isValidKeyName(name) || !raw || raw.length < 5) throw new CheckpointError('MALFORMED_NOTE', 'malformed signature line');
+  return { name, keyId: raw.readUInt32BE(0), signature: Buffer.from(raw.subarray(4)) };
+}
+
+/** The signature line for a signature (without its newline). */
+export function formatSignatureLine(name: string, keyId: number, signature: Buffer): string {
+  const id = Buffer.alloc(4);
+  id.writeUInt32BE(keyId);
+  return `${SIGNATURE_PREFIX}${name} ${Buffer.concat([id, signature]).toString('base64')}`;
+}
+
+/**
+ * Parses a signed note and verifies the signatures made by verifierKey. Signatures from other
+ * keys are returned unverified, as the spec requires them to be ignored (not rejected). Throws
+ * UNKNOWN_KEY if the key did not sign, BAD_SIGNATURE if any of its signatures fails.
+ */
+export function openNote(note: string | Buffer, verifierKey: VerifierKey | string): OpenedNote {
+  const v = typeof verifierKey === 'string' ? parseVerifierKey(verifierKey) : verifierKey;
+  const { text, signatures } = splitNote(note);
   const textBytes = Buffer.from(text, 'utf8');
   const verified: NoteSignature[] = [];
   const others: NoteSignature[] = [];
-  for (const line of lines) {
-    if (!line.startsWith(SIGNATURE_PREFIX)) throw new CheckpointError('MALFORMED_NOTE', 'signature line must start with an em dash and a space');
-    const rest = line.slice(SIGNATURE_PREFIX.length);
-    const space = rest.indexOf(' ');
-    const name = space < 0 ? rest : rest.slice(0, space);
-    const raw = space < 0 ? undefined : decodeBase64(rest.slice(space + 1));
-    if (!isValidKeyName(name) || !raw || raw.length < 5) throw new CheckpointError('MALFORMED_NOTE', 'malformed signature line');
-    const sig: NoteSignature = { name, keyId: raw.readUInt32BE(0), signature: Buffer.from(raw.subarray(4)) };
+  for (const sig of signatures) {
     // A key is identified by name and ID together; sharing only one of them is another key.
     if (sig.name !== v.name || sig.keyId !== v.keyId) {
       others.push(sig);

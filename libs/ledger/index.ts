@@ -38,6 +38,7 @@ export {
   parseVerifierKey,
   signCheckpoint,
   signNote,
+  splitNote,
   verifierKeyFromSigner,
   type Checkpoint,
   type CheckpointErrorCode,
@@ -45,6 +46,7 @@ export {
   type OpenedCheckpoint,
   type OpenedNote,
   type SignerKey,
+  type SplitNote,
   type VerifierKey,
 } from './checkpoint.js';
 export { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, type LedgerEvent } from './custody-event-encoding.js';
@@ -61,3 +63,24 @@ export {
   type CaseLogLine,
   type CaseLogSummary,
 } from './case-log.js';
+export {
+  ALG_COSIGNATURE_V1,
+  checkWitnesses,
+  COSIGNATURE_V1_HEADER,
+  cosignatureKeyId,
+  cosignCheckpoint,
+  cosignedMessage,
+  generateWitnessKey,
+  parseCosignatureLine,
+  parseWitnessKey,
+  parseWitnessKeys,
+  parseWitnessSigner,
+  verifyCosignature,
+  witnessCosignatures,
+  witnessKeyFromSigner,
+  withSignatureLines,
+  type Cosignature,
+  type WitnessCheck,
+  type WitnessKey,
+  type WitnessSigner,
+} from './cosignature.js';
