@@ -57,6 +57,8 @@ beforeAll(async () => {
   // HEVC in MP4 and as a raw .265 elementary stream.
   jobs.push(ffmpegAsync(...testsrc('320x240', 25, 0.4), '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', '-tag:v', 'hvc1', f('hevc.mp4')));
   jobs.push(ffmpegAsync(...testsrc('320x240', 25, 0.4), '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', '-f', 'hevc', f('raw.265')));
+  // HDR10: 10-bit HEVC tagged PQ / BT.2020, as phones record.
+  jobs.push(ffmpegAsync(...testsrc('320x240', 25, 0.4), '-pix_fmt', 'yuv420p10le', '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc', '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', f('hdr.mp4')));
   // 1080p with audio (→ 720p) and a small clip (never enlarged).
   jobs.push(ffmpegAsync(...testsrc('1920x1080', 25, 0.2), ...tone(0.2), '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', f('hd.mp4')));
   jobs.push(ffmpegAsync(...testsrc('320x240', 25, 0.4), '-c:v', 'libx264', '-preset', 'ultrafast', f('small.mp4')));
@@ -159,6 +161,16 @@ describe('video: what CCTV and phones produce', () => {
     const rawCopy = ok(await media.makeVideoWorkingCopy(f('raw.265'), out.dir, { probe: raw, assumedFrameRate: '25' }));
     expect(rawCopy.assumedTiming).toMatchObject({ codec: 'hevc', assumedFrameRate: '25/1' });
     expect(decodedFrames(rawCopy.file.path)).toBe(10);
+  });
+
+  it('HDR (PQ, 10-bit) is tone-mapped to 8-bit BT.709 with every frame', async () => {
+    const probe = ok(await media.probe(f('hdr.mp4')));
+    expect(probe.av?.video[0]).toMatchObject({ hdr: true, colorTransfer: 'smpte2084', pixelFormat: 'yuv420p10le' });
+    const wc = ok(await media.makeVideoWorkingCopy(f('hdr.mp4'), out.dir, { probe }));
+    expect(wc.toneMapped).toBe(true);
+    const v = ffprobeJson(wc.file.path).streams[0] as { pix_fmt?: string; color_transfer?: string };
+    expect(v).toMatchObject({ pix_fmt: 'yuv420p', color_transfer: 'bt709' });
+    expect(wc.frames).toEqual({ originalDecodedFrames: 10, workingCopyDecodedFrames: 10, equal: true });
   });
 
   it('1080p comes down to 1280x720 with its audio; a small clip is never enlarged', async () => {
