@@ -30,6 +30,8 @@ export class StagingBudget {
         const waiter = { bytes, grant: () => (clearTimeout(timer), resolve()) };
         const timer = setTimeout(() => {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          // Those queued behind it may fit now.
+          this.grantWaiting();
           reject(extractionError(EXTRACTION_ERRORS.STAGING_BUSY, `${what}: staging space is in use by other verifications; try again later`, 503, { neededBytes: bytes }));
         }, waitMs);
         this.waiters.push(waiter);
