@@ -17,7 +17,8 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { open, stat } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -293,6 +294,7 @@ export class MediaRepository {
         .map((l) => l.replace(/\s+/g, ' ')),
       heifConvert: hc.missing ? 'absent' : (/libheif version:\s*([\w.]+)/.exec(hc.text)?.[0] ?? line(hc.text)),
       sharp: sharp.versions.sharp ?? 'unknown',
+      exifReader: exifReaderVersion(),
       libvips: sharp.versions.vips,
       ...(sharp.versions.heif ? { sharpLibheif: sharp.versions.heif } : {}),
     };
@@ -383,6 +385,15 @@ export class MediaRepository {
     const { info } = await sharp(path, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
     const m = await sharp(path).metadata();
     return { width: info.width, height: info.height, format: m.format ?? 'unknown' };
+  }
+}
+
+function exifReaderVersion(): string {
+  try {
+    const path = createRequire(import.meta.url).resolve('exif-reader/package.json');
+    return (JSON.parse(readFileSync(path, 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 

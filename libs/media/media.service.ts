@@ -221,7 +221,9 @@ export class MediaService {
       const local = await this.localCopy(ctx, input, opts);
       let meta: Awaited<ReturnType<MediaRepository['imageMetadata']>>;
       try {
-        meta = await this.repository.imageMetadata(local);
+        meta = await this.sharpStep(ctx, [{ op: 'metadata', input: '{input}', options: { failOn: 'error', pages: 1 } }, { op: 'exif-reader', version: ctx.versions.exifReader }], () =>
+          this.repository.imageMetadata(local),
+        );
       } catch (err) {
         throw new Fail(imageFailure(err));
       }

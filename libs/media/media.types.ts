@@ -222,6 +222,8 @@ export interface ToolVersions {
   heifConvert: string;
   sharp: string;
   libvips: string;
+  /** The EXIF parser (npm exif-reader). */
+  exifReader: string;
   /** The libheif inside sharp's own libvips (not the one heif-convert uses). */
   sharpLibheif?: string;
 }

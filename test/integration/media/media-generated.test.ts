@@ -253,6 +253,9 @@ describe('images', () => {
       gps: { latitude: 51.5072222, longitude: -0.1275, source: 'exif' },
     });
     expect(probe.image).toMatchObject({ width: 64, height: 48, displayWidth: 48, displayHeight: 64 });
+    expect(probe.provenance.tools.exifReader).toBe('2.0.3');
+    expect(probe.provenance.steps.map((s) => s.tool)).toEqual(['sharp']);
+    expect(probe.raw.exif).toHaveProperty('GPSInfo');
     const prev = ok(await media.makeImagePreview(f('gps.jpg'), out.dir, { probe, thumbnailMaxSide: 32 }));
     expect([prev.preview.width, prev.preview.height]).toEqual([48, 64]); // never enlarged, turned upright
     expect([prev.thumbnail.width, prev.thumbnail.height]).toEqual([24, 32]);
