@@ -380,6 +380,7 @@ export class EvidenceFilesService {
    * is ever thrown away.
    */
   async expireIdle(): Promise<{ expired: number; recovered: number }> {
+    const recovered = await this.recoverCompleted();
     const idle = await rows<{ id: string; case_id: string; bucket: string; object_key: string; size: string; bytes_received: string }>(
       this.ds,
       `SELECT id, case_id, bucket, object_key, size, bytes_received FROM evidence_files
@@ -387,12 +388,10 @@ export class EvidenceFilesService {
       [this.config.INGEST_UPLOAD_EXPIRY_HOURS],
     );
     let expired = 0;
-    let recovered = 0;
     for (const f of idle) {
       const stored = await this.store.head(f.bucket, f.object_key);
       if (stored && stored.size === Number(f.size)) {
         await this.completed(f.id, undefined);
-        recovered++;
         continue;
       }
       await this.store.discardUpload(f.bucket, f.object_key);
@@ -411,6 +410,29 @@ export class EvidenceFilesService {
     }
     if (expired || recovered) this.logger.log({ expired, recovered }, 'abandoned uploads handled');
     return { expired, recovered };
+  }
+
+  /**
+   * Uploads quiet for a few minutes whose object is complete in storage (the API stopped between
+   * storing the last byte and recording it) move on to verification: nothing stored is ever left
+   * behind as "uploading". The seal reads the bytes back, so no stream hashes are needed.
+   */
+  private async recoverCompleted(quietMinutes = 2): Promise<number> {
+    const quiet = await rows<{ id: string; bucket: string; object_key: string; size: string }>(
+      this.ds,
+      `SELECT id, bucket, object_key, size FROM evidence_files
+        WHERE state = 'uploading' AND last_activity_at < now() - make_interval(mins => $1) ORDER BY last_activity_at LIMIT 1000`,
+      [quietMinutes],
+    );
+    let recovered = 0;
+    for (const f of quiet) {
+      const stored = await this.store.head(f.bucket, f.object_key);
+      if (stored && stored.size === Number(f.size)) {
+        await this.completed(f.id, undefined);
+        recovered++;
+      }
+    }
+    return recovered;
   }
 
   /**

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { startWorker } from '../../apps/worker/bootstrap.js';
+import { EvidenceFilesService } from '../../libs/evidence/index.js';
 import { createObjectStore, type S3ObjectStore } from '../../libs/storage/index.js';
 import { ApiHarness, freshUrn, type TestUser } from '../support/api-harness.js';
 import type { AppConfig } from '../../libs/config/index.js';
@@ -116,6 +117,28 @@ describe.each(TARGETS.filter(([, o]) => o !== undefined))('seal on %s: stored by
       expect(v.writeOnceUntil).toBeNull();
       expect(lock).toBeUndefined();
     }
+  });
+
+  it('reads are reads: polling an upload records nothing; a complete but unrecorded upload is found by the sweep', async () => {
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    const data = randomBytes(5000);
+    const created = await fetch(`${h.base}/api/v1/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${oic.token}`, 'tus-resumable': '1.0.0', 'upload-length': String(data.length), 'upload-metadata': `caseId ${b64(caseId)},exhibitId ${b64(exhibitId)},filename ${b64('quiet.dav')}` },
+    });
+    const id = created.headers.get('location')!.split('/').pop()!;
+    // Every byte reaches storage but the API "stopped" before recording the completion.
+    await store.put(store.buckets.originals, `originals/${id}`, data);
+    const count = async () => (await h.ds.query(`SELECT count(*)::int AS n FROM custody_events`))[0].n as number;
+    const before = await count();
+    for (let i = 0; i < 5; i++) expect((await view(id)).state).toBe('uploading');
+    expect(await count()).toBe(before);
+    await h.ds.query(`UPDATE evidence_files SET last_activity_at = now() - interval '10 minutes' WHERE id = $1`, [id]);
+    const swept = await h.app.get(EvidenceFilesService).expireIdle();
+    expect(swept.recovered).toBe(1);
+    const v = await until(id, ['sealed', 'quarantined', 'seal_failed']);
+    expect(v.state).toBe('sealed');
+    expect(v.hashes.find((x) => x.algorithm === 'sha256')?.value).toBe(createHash('sha256').update(data).digest('hex'));
   });
 
   it('a member removed from the case mid-upload can no longer send bytes, read, cancel or seal the upload', async () => {

@@ -70,6 +70,10 @@ export class TusUploadServer implements OnApplicationShutdown {
       path: UPLOADS_PATH,
       datastore: this.store,
       locker: this.locker,
+      // How long a request asked to let go of its lock may go on writing before it is cut off
+      // (@tus/server's default is 3 s): a resuming client waits at most this, well within its
+      // own lock wait (INGEST_LOCK_WAIT_SECONDS), whatever else the holder is doing.
+      lockDrainTimeout: Math.min(1000, Math.floor((config.INGEST_LOCK_WAIT_SECONDS * 1000) / 6)),
       maxSize: config.INGEST_MAX_FILE_SIZE_GB * 1024 ** 3,
       respectForwardedHeaders: config.TRUST_PROXY,
       disableTerminationForFinishedUploads: true,
@@ -117,19 +121,6 @@ export class TusUploadServer implements OnApplicationShutdown {
   }
 
   /** Whether an upload's bytes are all in storage (for uploads whose completion was not recorded). */
-  async isComplete(fileId: string): Promise<boolean> {
-    try {
-      const u = await this.store.getUpload(uploadKey(fileId));
-      return u.size !== undefined && u.offset === u.size;
-    } catch {
-      return false;
-    }
-  }
-
-  takeDigests(fileId: string) {
-    return this.store.takeDigests(uploadKey(fileId));
-  }
-
   private current(): Caller {
     const c = this.caller.getStore();
     if (!c) throw new AppError('UNAUTHENTICATED', 'Sign in first', 401);

@@ -72,14 +72,11 @@ export class UploadsController {
 
   @Get(':uploadId')
   @ApiOperation({ summary: "The uploader's view of an upload: state (uploading, verifying, sealed, quarantined, expired, cancelled), progress, hashes, duplicates" })
-  async status(@CurrentUser() p: Principal, @Param('uploadId') id: string, @Ctx() ctx: RequestContext): Promise<EvidenceFileView> {
-    const view = await this.files.forUploader(p, id);
-    // Every byte is stored but the completion was never recorded (the API stopped in between): record it now.
-    if (view.state === 'uploading' && (await this.tus.isComplete(view.id))) {
-      await this.files.completed(view.id, await this.tus.takeDigests(view.id), p, ctx);
-      return this.files.forUploader(p, id);
-    }
-    return view;
+  status(@CurrentUser() p: Principal, @Param('uploadId') id: string): Promise<EvidenceFileView> {
+    // A read is a read: no storage calls, no events. An upload whose every byte is stored but
+    // whose completion was never recorded (the API stopped in between) is found by the worker's
+    // periodic sweep, which moves it on to its seal.
+    return this.files.forUploader(p, id);
   }
 }
 
