@@ -50,6 +50,8 @@ export interface RawEntry {
   versionMadeBy?: number;
   /** A different name in the local header than in the central directory. */
   localName?: string;
+  /** Extra field bytes (central directory and local header alike). */
+  extra?: Buffer;
 }
 
 /**
@@ -86,11 +88,13 @@ export function rawZip(entries: RawEntry[], opts: { prefix?: Buffer; cdPointsAt?
     lh.writeUInt32LE(crc, 14);
     lh.writeUInt32LE(stored.length, 18);
     lh.writeUInt32LE(size, 22);
+    const extra = e.extra ?? Buffer.alloc(0);
     lh.writeUInt16LE(localName.length, 26);
-    lh.writeUInt16LE(0, 28);
+    lh.writeUInt16LE(extra.length, 28);
     offsets.push(pos);
     push(lh);
     push(localName);
+    push(extra);
     push(stored);
     const c = Buffer.alloc(46);
     c.writeUInt32LE(0x02014b50, 0);
@@ -104,8 +108,9 @@ export function rawZip(entries: RawEntry[], opts: { prefix?: Buffer; cdPointsAt?
     c.writeUInt32LE(stored.length, 20);
     c.writeUInt32LE(size, 24);
     c.writeUInt16LE(name.length, 28);
+    c.writeUInt16LE(extra.length, 30);
     c.writeUInt32LE(e.externalAttributes ?? 0, 38);
-    cd.push(Buffer.concat([c, name]));
+    cd.push(Buffer.concat([c, name, extra]));
   }
   const cdStart = pos;
   cd.forEach((c, i) => {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import {
   CountingByteSource,
   inspectZip,
@@ -324,6 +325,27 @@ describe('ZIP-based extractions (UFDR, GrayKey, exports) inspected in place', ()
       const { result, entries } = await inspect(await local('mismatch.zip', zip));
       expect(result.outcome.warnings.map((w) => w.code)).toEqual(['ZIP_LOCAL_HEADER_MISMATCH']);
       expect(entries[0].flags).toEqual(['local_header_mismatch']);
+    });
+
+    it('decodes legacy CP437 names and flags a Unicode path field that renames an entry', async () => {
+      const raw = Buffer.from('report.txt', 'latin1');
+      const renamed = Buffer.from('../../outside.txt', 'utf8');
+      const up = Buffer.alloc(9 + renamed.length);
+      up.writeUInt16LE(0x7075, 0);
+      up.writeUInt16LE(5 + renamed.length, 2);
+      up[4] = 1;
+      up.writeUInt32LE(crc32(raw) >>> 0, 5);
+      renamed.copy(up, 9);
+      const zip = rawZip([
+        { name: raw, extra: up, data: Buffer.from('x') },
+        { name: Buffer.from([0x81, 0x62, 0x65, 0x72, 0x2e, 0x74, 0x78, 0x74]), data: Buffer.from('y') },
+      ]);
+      const { result, entries } = await inspect(await local('unicode.zip', zip));
+      expect(entries.map((e) => [e.path, e.flags.sort()])).toEqual([
+        ['../../outside.txt', ['path_traversal', 'unicode_path_override']],
+        ['über.txt', []],
+      ]);
+      expect(result.outcome.warnings.map((w) => w.code).sort()).toEqual(['ZIP_PATH_TRAVERSAL', 'ZIP_UNICODE_PATH_OVERRIDE']);
     });
 
     it('warns about bytes prepended before the first entry (a self-extractor stub)', async () => {
