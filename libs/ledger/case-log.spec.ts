@@ -13,6 +13,7 @@ import {
 import { generateSignerKey, openCheckpoint, signCheckpoint, signNote, verifierKeyFromSigner } from './checkpoint.js';
 import { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, type LedgerEvent } from './custody-event-encoding.js';
 import { leafHash, MemoryNodeStore } from './merkle.js';
+import { cosignCheckpoint, generateWitnessKey, parseWitnessKey, witnessKeyFromSigner, withSignatureLines } from './cosignature.js';
 
 const CASE = '11111111-2222-4333-8444-555555555555';
 const OTHER = '99999999-2222-4333-8444-555555555555';
@@ -20,7 +21,7 @@ const signer = generateSignerKey('spec.local/ledger');
 const key = verifierKeyFromSigner(signer);
 
 /** A ledger of `total` events, every third of another case, and the export of CASE from it as the service writes it. */
-function exportedLog(total = 12): { text: string; lines: string[]; events: number; head: string } {
+function exportedLog(total = 12): { text: string; lines: string[]; events: number; head: string; store: MemoryNodeStore } {
   const store = new MemoryNodeStore();
   const heads = new Map<string, Buffer>();
   const mine: { event: LedgerEvent; hash: string }[] = [];
@@ -60,7 +61,7 @@ function exportedLog(total = 12): { text: string; lines: string[]; events: numbe
   const summary = signCaseLogSummary({ caseId: CASE, events: events.length, head, treeSize: total, rootHash: store.root(), exportedAt }, signer);
   const header: CaseLogHeader = { format: CASE_LOG_FORMAT, caseId: CASE, summary, checkpoint, verifierKey: key, exportedAt };
   const lines = [header, ...events].map((l) => JSON.stringify(l));
-  return { text: lines.join('\n') + '\n', lines, events: events.length, head };
+  return { text: lines.join('\n') + '\n', lines, events: events.length, head, store };
 }
 
 const withHeader = (lines: string[], edit: (h: Record<string, unknown>) => void) => {
@@ -121,5 +122,70 @@ describe('case log', () => {
     expect(() => openCaseLogSummary(header.checkpoint, key)).toThrow(/not a case-log summary/);
     const s = openCaseLogSummary(header.summary, key);
     expect(parseCaseLogSummary(formatCaseLogSummary(s))).toEqual(s);
+  });
+});
+
+describe('case log: witnesses', () => {
+  const w1 = generateWitnessKey('cps.example/witness');
+  const w2 = generateWitnessKey('psu.example/witness');
+  const keys = [w1, w2].map((w) => parseWitnessKey(witnessKeyFromSigner(w)));
+  const cosign = (note: string, ...by: string[]) => withSignatureLines(note, by.map((w, i) => cosignCheckpoint(note.slice(0, note.indexOf('\n\n') + 1), w, 1_800_000_000 + i).line));
+  const text = (note: string) => note.slice(0, note.indexOf('\n\n') + 1);
+
+  /** The export of a 12-event log, and a later checkpoint (15 events) with the consistency proof from 12. */
+  function exportAndLater() {
+    const log = exportedLog(12);
+    for (let i = 12; i < 15; i++) log.store.append(leafHash(`later ${i}`));
+    const later = signCheckpoint({ origin: 'spec.local/ledger', size: 15, rootHash: log.store.root(15) }, signer);
+    const consistency = log.store.consistencyProof(12, 15).map((p) => p.toString('hex'));
+    return { ...log, later, consistency };
+  }
+
+  it('fails when the export carries fewer cosignatures than required, and says how to get them', () => {
+    const { text: file } = exportAndLater();
+    const r = verifyCaseLog(file, key, { witnesses: { keys, required: 2 } });
+    expect(r).toMatchObject({ ok: false, line: 1, reason: expect.stringContaining('cosigned by 0 of the 2 witnesses required') });
+    expect(r.reason).toContain('dems cases export-log --witnesses 2');
+    // Without the requirement the same file checks as before.
+    expect(verifyCaseLog(file, key).ok).toBe(true);
+  });
+
+  it('accepts the export checkpoint itself when enough witnesses cosigned it', () => {
+    const { lines } = exportAndLater();
+    const both = withHeader(lines, (h) => (h.checkpoint = cosign(String(h.checkpoint), w1, w2)));
+    expect(verifyCaseLog(both, key, { witnesses: { keys, required: 2 } })).toMatchObject({ ok: true, witnessed: { size: 12, witnesses: [expect.stringMatching(/^cps\.example\/witness\+/), expect.stringMatching(/^psu\.example\/witness\+/)] } });
+  });
+
+  it('accepts a later witnessed checkpoint that the export checkpoint is consistent with, once k witnesses cosigned it', () => {
+    const { lines, later, consistency } = exportAndLater();
+    const one = withHeader(lines, (h) => (h.witnessed = { checkpoint: cosign(later, w1), consistency }));
+    expect(verifyCaseLog(one, key, { witnesses: { keys, required: 2 } })).toMatchObject({ ok: false, line: 1, reason: expect.stringContaining('(size 15) is cosigned by 1 of the 2 witnesses required') });
+    expect(verifyCaseLog(one, key, { witnesses: { keys, required: 1 } })).toMatchObject({ ok: true, witnessed: { size: 15 } });
+    const two = withHeader(lines, (h) => (h.witnessed = { checkpoint: cosign(later, w1, w2), consistency }));
+    expect(verifyCaseLog(two, key, { witnesses: { keys, required: 2 } })).toMatchObject({ ok: true, witnessed: { size: 15, witnesses: expect.arrayContaining([expect.stringMatching(/^psu/)]) } });
+  });
+
+  it('refuses a witnessed checkpoint of another history, of another key, or with an altered cosignature', () => {
+    const { lines, later, consistency } = exportAndLater();
+    // A fork: same size, other leaves, signed by the same key and cosigned by both witnesses.
+    const fork = new MemoryNodeStore();
+    for (let i = 0; i < 15; i++) fork.append(leafHash(`fork ${i}`));
+    const forked = cosign(signCheckpoint({ origin: 'spec.local/ledger', size: 15, rootHash: fork.root() }, signer), w1, w2);
+    expect(verifyCaseLog(withHeader(lines, (h) => (h.witnessed = { checkpoint: forked, consistency })), key, { witnesses: { keys, required: 2 } })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('does not extend the export'),
+    });
+    const elsewhere = cosign(signCheckpoint({ origin: 'spec.local/ledger', size: 15, rootHash: Buffer.from(text(later).split('\n')[2], 'base64') }, generateSignerKey('spec.local/ledger')), w1, w2);
+    expect(verifyCaseLog(withHeader(lines, (h) => (h.witnessed = { checkpoint: elsewhere, consistency })), key, { witnesses: { keys, required: 2 } })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('does not verify with the trusted key'),
+    });
+    const good = cosign(later, w1, w2);
+    const altered = good.replace(/(\u2014 psu\.example\/witness [A-Za-z0-9+/]{20})[A-Za-z0-9+/]/, (_m, p: string) => `${p}${_m.endsWith('A') ? 'B' : 'A'}`);
+    expect(altered).not.toBe(good);
+    expect(verifyCaseLog(withHeader(lines, (h) => (h.witnessed = { checkpoint: altered, consistency })), key, { witnesses: { keys, required: 2 } })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('was altered'),
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, type LedgerEvent } from './custody-event-encoding.js';
-import { leafHash, verifyInclusion } from './merkle.js';
-import { CheckpointError, openCheckpoint, openNote, signNote, type SignerKey, type VerifierKey } from './checkpoint.js';
+import { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
+import { CheckpointError, formatKeyId, openCheckpoint, openNote, signNote, type OpenedCheckpoint, type SignerKey, type VerifierKey } from './checkpoint.js';
+import { checkWitnesses, type WitnessKey } from './cosignature.js';
 
 /**
  * An exported case log (JSON Lines), checkable offline by anyone with the ledger's public key:
@@ -12,6 +13,12 @@ import { CheckpointError, openCheckpoint, openNote, signNote, type SignerKey, ty
  * export's extent (case, number of events, chain head, checkpoint): without it a file whose last
  * lines were deleted would still check, since what is left is a valid prefix of the chain.
  * Version 1 had no summary and is refused for that reason.
+ *
+ * Witnesses: the header's checkpoint is signed when the export is made, before any witness has
+ * seen it, so `dems cases export-log --witnesses k` waits for the witnesses and adds `witnessed`
+ * to the header: a later checkpoint they cosigned, with the consistency proof from the export's
+ * checkpoint to it. A verifier requiring k witnesses (`dems verify case-log --require-witnesses k`)
+ * takes whichever of the two carries k cosignatures by the witness keys it trusts.
  */
 export const CASE_LOG_FORMAT = 'dems-case-log/2';
 const SUPERSEDED_FORMATS = ['dems-case-log/1'];
@@ -46,6 +53,13 @@ export interface CaseLogHeader {
   /** For information only: the verifier takes its key from a trusted source, never from the file. */
   verifierKey: string;
   exportedAt: string;
+  /**
+   * Added after the export when witnesses were asked for: a checkpoint of the same log, of the
+   * export's size or later, with the witnesses' cosignatures, and the RFC 9162 consistency proof
+   * (hex) from the export's checkpoint to it. Outside the summary's signature, and checked on its
+   * own: the ledger key's signature, consistency with the export's checkpoint, the cosignatures.
+   */
+  witnessed?: { checkpoint: string; consistency: string[] };
 }
 
 export interface CaseLogLine {
@@ -64,6 +78,13 @@ export interface CaseLogCheck {
   /** 1-based line number of the first problem. */
   line?: number;
   reason?: string;
+  /** With witnesses required and found: the checkpoint they cosigned and who did. */
+  witnessed?: { size: number; witnesses: string[] };
+}
+
+export interface CaseLogCheckOptions {
+  /** Require `required` of these witnesses to have cosigned the export's checkpoint, or a later one it is consistent with. */
+  witnesses?: { keys: readonly WitnessKey[]; required: number };
 }
 
 const HEX_HASH = /^[0-9a-f]{64}$/;
@@ -128,7 +149,7 @@ export function openCaseLogSummary(note: string, verifierKey: VerifierKey | stri
 }
 
 /** Checks an exported case log against notes signed by `trustedKey` (never the file's own key). */
-export function verifyCaseLog(text: string, trustedKey: VerifierKey | string): CaseLogCheck {
+export function verifyCaseLog(text: string, trustedKey: VerifierKey | string, options: CaseLogCheckOptions = {}): CaseLogCheck {
   // Real line numbers, so a reason points at the line a person opens; blank lines are skipped.
   const lines = text
     .split('\n')
@@ -216,5 +237,60 @@ export function verifyCaseLog(text: string, trustedKey: VerifierKey | string): C
   if (prev.toString('hex') !== summary.head) {
     return bad(end - 1, `the last event's hash ${prev.toString('hex')} is not the chain head ${summary.head} the summary signed`, count, { summary: signed });
   }
+  if (options.witnesses) {
+    const w = checkCaseLogWitnesses(header, checkpoint, trustedKey, options.witnesses);
+    if ('reason' in w) return bad(lines[0].n, w.reason, count, { summary: signed, treeSize: checkpoint.size });
+    return { ok: true, events: count, treeSize: checkpoint.size, summary: signed, witnessed: w };
+  }
   return { ok: true, events: count, treeSize: checkpoint.size, summary: signed };
+}
+
+/**
+ * Finds k cosignatures by the trusted witnesses: on the export's own checkpoint, or on the later
+ * `witnessed` checkpoint once that is shown to be signed by the same log and to extend the export's.
+ */
+function checkCaseLogWitnesses(
+  header: { checkpoint?: unknown; witnessed?: unknown },
+  checkpoint: OpenedCheckpoint,
+  trustedKey: VerifierKey | string,
+  witnesses: { keys: readonly WitnessKey[]; required: number },
+): { size: number; witnesses: string[] } | { reason: string } {
+  const k = witnesses.required;
+  const names = (c: { witness: string; keyId: number }[]) => c.map((x) => `${x.witness}+${formatKeyId(x.keyId)}`);
+  const count = (note: string, what: string) => {
+    try {
+      return checkWitnesses(note, witnesses.keys, k);
+    } catch (e) {
+      return { reason: `a witness cosignature on ${what} does not verify with that witness's key (${(e as Error).message}): it was altered` };
+    }
+  };
+  const own = count(String(header.checkpoint), "the export's checkpoint");
+  if ('reason' in own) return own;
+  if (own.ok) return { size: checkpoint.size, witnesses: names(own.cosigned) };
+  const w = header.witnessed as { checkpoint?: unknown; consistency?: unknown } | undefined;
+  if (w === undefined) {
+    return {
+      reason: `the export's checkpoint (size ${checkpoint.size}) is cosigned by ${own.cosigned.length} of the ${k} witnesses required${own.cosigned.length ? ` (${names(own.cosigned).join(', ')})` : ''}, and the file carries no later witnessed checkpoint: export it with dems cases export-log --witnesses ${k}`,
+    };
+  }
+  let later: OpenedCheckpoint;
+  try {
+    later = openCheckpoint(String(w?.checkpoint), trustedKey, { origin: checkpoint.origin });
+  } catch (e) {
+    return { reason: `the witnessed checkpoint in the header does not verify with the trusted key (${(e as Error).message})` };
+  }
+  const proof = Array.isArray(w.consistency) ? w.consistency.map((p) => Buffer.from(String(p), 'hex')) : [];
+  if (later.size < checkpoint.size || !verifyConsistency(checkpoint.size, later.size, proof, checkpoint.rootHash, later.rootHash)) {
+    return {
+      reason: `the witnessed checkpoint (size ${later.size}) does not extend the export's checkpoint (size ${checkpoint.size}): the consistency proof fails, so the witnesses vouched for another history`,
+    };
+  }
+  const theirs = count(String(w.checkpoint), `the witnessed checkpoint (size ${later.size})`);
+  if ('reason' in theirs) return theirs;
+  if (!theirs.ok) {
+    return {
+      reason: `the witnessed checkpoint (size ${later.size}) is cosigned by ${theirs.cosigned.length} of the ${k} witnesses required${theirs.cosigned.length ? ` (${names(theirs.cosigned).join(', ')})` : ''}`,
+    };
+  }
+  return { size: later.size, witnesses: names(theirs.cosigned) };
 }

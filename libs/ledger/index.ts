@@ -59,6 +59,7 @@ export {
   signCaseLogSummary,
   verifyCaseLog,
   type CaseLogCheck,
+  type CaseLogCheckOptions,
   type CaseLogHeader,
   type CaseLogLine,
   type CaseLogSummary,
