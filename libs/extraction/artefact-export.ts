@@ -65,10 +65,17 @@ export async function exportArtefacts(
     for (const { request, entry } of chosen) {
       const descriptor: ArtefactDescriptor = { path: entry.name, index: entry.index, size: request.size, sha256: request.sha256.toLowerCase() };
       const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
-      const consumed = consume(descriptor, stream);
-      // Until consume() settles, a failure of ours must not leave it as an unhandled rejection.
+      let consumerFailed: { error: unknown } | undefined;
+      const consumed = consume(descriptor, stream).catch((error: unknown) => {
+        // A consumer that gave up may stop reading: close the stream so our writes stop waiting.
+        consumerFailed = { error };
+        stream.destroy();
+        throw error;
+      });
+      // Until it is awaited below, a failure of either side must not be an unhandled rejection.
       consumed.catch(() => undefined);
       const r = await readEntryAtCursor(cursor, entry, { decode: true, outputLimit: request.size, nextOffset: nextOffset.get(entry.index)!, sink: stream, md5: true });
+      if (consumerFailed) throw consumerFailed.error;
       if (r.status !== 'ok' || r.sha256 !== descriptor.sha256 || r.outputBytes !== request.size) {
         const err = extractionError(
           EXTRACTION_ERRORS.EXPORT_HASH_MISMATCH,

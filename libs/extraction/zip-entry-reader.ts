@@ -143,7 +143,7 @@ async function decodeData(cursor: ByteCursor, e: ZipCdEntry, opts: EntryReadOpti
     if (chunk) {
       try {
         take(chunk);
-        if (sink && !sink.write(chunk)) await drained(sink);
+        if (sink) await writeTo(sink, chunk);
       } catch (err) {
         failure = err as Error;
       }
@@ -153,7 +153,7 @@ async function decodeData(cursor: ByteCursor, e: ZipCdEntry, opts: EntryReadOpti
       if (failure) continue;
       try {
         take(chunk);
-        if (sink && !sink.write(chunk)) await drained(sink);
+        if (sink) await writeTo(sink, chunk);
       } catch (err) {
         failure = err as Error;
       }
@@ -167,6 +167,7 @@ async function decodeData(cursor: ByteCursor, e: ZipCdEntry, opts: EntryReadOpti
       inflater.destroy();
     };
     sink?.once('close', onSinkClose);
+    if (sink?.destroyed) onSinkClose();
     const finished = new Promise<void>((resolve) => {
       inflater.on('data', (chunk: Buffer) => {
         if (failure) return;
@@ -178,6 +179,7 @@ async function decodeData(cursor: ByteCursor, e: ZipCdEntry, opts: EntryReadOpti
           inflater.destroy();
           return resolve();
         }
+        if (sink?.destroyed) return onSinkClose();
         if (sink && !sink.write(chunk)) {
           paused = true;
           inflater.pause();
@@ -248,7 +250,14 @@ export function hex8(n: number): string {
   return (n >>> 0).toString(16).padStart(8, '0');
 }
 
+async function writeTo(w: Writable, chunk: Buffer): Promise<void> {
+  if (w.destroyed) throw new Error('the export stream was closed by its reader');
+  if (!w.write(chunk)) await drained(w);
+}
+
 function drained(w: Writable): Promise<void> {
+  // A stream already closed will never emit again: waiting for it would hang.
+  if (w.destroyed || w.writableEnded) return Promise.reject(new Error('the export stream was closed by its reader'));
   return new Promise((resolve, reject) => {
     const done = (err?: Error) => {
       w.off('drain', onDrain);

@@ -26,7 +26,8 @@ describe('Exporting selected artefacts from an extraction in S3, verified as the
   let source: CountingByteSource;
   let inventory: InventoryEntry[];
   const files = [
-    { path: 'files/Image/IMG_0001.JPG', data: randomBytes(700_000), devicePath: '/Root/DCIM/IMG_0001.JPG' },
+    // Over 1 MiB compressed: exported through the streaming inflater, with backpressure from the upload.
+    { path: 'files/Image/IMG_0001.JPG', data: randomBytes(3_000_000), devicePath: '/Root/DCIM/IMG_0001.JPG' },
     { path: 'files/Image/IMG_0002.JPG', data: randomBytes(90_000), devicePath: '/Root/DCIM/IMG_0002.JPG', deleted: true },
     { path: 'files/Text/chat.txt', data: Buffer.from('see you at the usual place\n'.repeat(5000)), devicePath: '/Root/chat.txt' },
   ];
@@ -81,6 +82,15 @@ describe('Exporting selected artefacts from an extraction in S3, verified as the
       }),
     ).rejects.toMatchObject({ code: 'EXTRACTION_EXPORT_HASH_MISMATCH' });
     expect(await store.head(store.buckets.working, key)).toBeUndefined();
+  });
+
+  it('stops, without hanging, when the consumer gives up without reading', async () => {
+    const [req] = selectArtefacts(inventory, { paths: ['files/Image/IMG_0001.JPG'] });
+    await expect(
+      exportArtefacts(source, [req], async () => {
+        throw new Error('upload refused');
+      }),
+    ).rejects.toThrow('upload refused');
   });
 
   it('asks for an index when a name is not unique, and refuses names that are not entries', async () => {
