@@ -275,7 +275,7 @@ function drained(w: Writable): Promise<void> {
 }
 
 /** Waits for the inflater to take more input, or to stop (error, destroyed by the limit). */
-function drainedOrFailed(w: InflateRaw): Promise<void> {
+export function drainedOrFailed(w: InflateRaw): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       w.off('drain', done);

@@ -6,7 +6,7 @@ import { EXTRACTION_ERRORS, extractionError, outcomeFrom } from './extraction-er
 import type { EntryFlag, ExtractionFinding, ExtractionOutcome, InventoryEntry } from './extraction.types.js';
 import { UfdrReportError, UfdrReportParser, type UfdrReportFacts, type UfdrReportLimits, type UfdrTaggedFile } from './ufdr-report.parser.js';
 import { DEFAULT_ZIP_LIMITS, readZipDirectory, ZipStructureError, type ZipCdEntry, type ZipDirectory, type ZipLimits } from './zip-central-directory.js';
-import { hex8, readEntryAtCursor } from './zip-entry-reader.js';
+import { drainedOrFailed, hex8, readEntryAtCursor } from './zip-entry-reader.js';
 import { normaliseReportPath } from './zip-entry-names.js';
 
 export interface ZipInspectionOptions {
@@ -323,8 +323,12 @@ async function readReport(
       })();
       const writer = (async () => {
         try {
-          for await (const c of input) if (!inflater.write(c)) await new Promise((r) => inflater.once('drain', r));
-          inflater.end();
+          for await (const c of input) {
+            // Once the inflater failed (corrupt data) or was closed, stop feeding it: a drain would never come.
+            if (inflater.destroyed) break;
+            if (!inflater.write(c)) await drainedOrFailed(inflater);
+          }
+          if (!inflater.destroyed) inflater.end();
         } catch (e) {
           inflater.destroy(e as Error);
         }

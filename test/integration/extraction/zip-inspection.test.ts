@@ -155,6 +155,21 @@ describe('ZIP-based extractions (UFDR, GrayKey, exports) inspected in place', ()
       expect(second.result.outcome).toMatchObject({ status: 'failed', code: 'UFDR_REPORT_DTD_REFUSED' });
     });
 
+    it('fails a UFDR whose report.xml data is corrupt, without hanging', async () => {
+      const files = ufdrFiles();
+      // A report of a few MB (many tagged files) so the damage lands mid-stream.
+      const many = Array.from({ length: 3000 }, (_, i) => ({ path: `files/Image/${i}.jpg`, data: Buffer.from(String(i)), devicePath: `/Root/${i}.jpg`, omitFromArchive: true }));
+      const zip = await buildUfdr([...files, ...many]);
+      expect(zip.subarray(30, 40).toString()).toBe('report.xml');
+      for (let i = 0; i < 64; i++) zip[40 + 20_000 + i] ^= 0x5a;
+      const { result } = await inspect(await local('corrupt-report.ufdr', zip));
+      expect(result.kind).toBe('ufdr');
+      expect(result.outcome.status).toBe('failed');
+      expect(['UFDR_REPORT_UNREADABLE', 'UFDR_REPORT_MALFORMED', 'UFDR_REPORT_ENCODING_REFUSED']).toContain(result.outcome.code);
+      // The entry's own CRC check fails it as well.
+      expect(result.outcome.problems.map((p) => p.path)).toContain('report.xml');
+    });
+
     it('treats a ZIP with a report.xml of another kind as a generic ZIP export', async () => {
       const zip = await yazlZip([
         { name: 'report.xml', data: Buffer.from('<?xml version="1.0"?><report xmlns="urn:graykey"><device/></report>') },
