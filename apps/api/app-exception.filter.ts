@@ -39,6 +39,11 @@ export class AppExceptionFilter implements ExceptionFilter {
     if (e instanceof AppError) {
       return { status: e.status, body: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } };
     }
+    // Express's body parser fails with a type; Nest hands it on wrapped in an HttpException.
+    const parser = e instanceof HttpException ? (e.cause as { type?: unknown } | undefined) : undefined;
+    if (parser?.type === 'entity.parse.failed') {
+      return { status: 400, body: { code: 'MALFORMED_JSON', message: 'The request body is not valid JSON' } };
+    }
     if (e instanceof HttpException) {
       const status = e.getStatus();
       const r = e.getResponse();

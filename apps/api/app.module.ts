@@ -17,27 +17,31 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { OidcController } from './auth/oidc.controller.js';
 import { UsersController } from './auth/users.controller.js';
 import { CasesController, ExhibitsController } from './cases/cases.controller.js';
-import { canonicalIdPipe, validationPipe } from './validation.js';
+import { canonicalIdPipe, nulRefusalPipe, validationPipe } from './validation.js';
 import { CaseEventsController, LedgerController } from './ledger/ledger.controller.js';
 import { FixityController } from './fixity/fixity.controller.js';
+import { CaseDisclosureController, DisclosureBundlesController } from './disclosure/disclosure.controller.js';
+import { DisclosureModule } from '../../libs/disclosure/index.js';
 import { AppExceptionFilter } from './app-exception.filter.js';
 import { HealthController } from './health/health.controller.js';
 import { ReadinessService } from './health/readiness.service.js';
 import { SystemController } from './system/system.controller.js';
+import { MediaController } from './media/media.controller.js';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule],
-      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, UploadSealController, ExhibitFilesController],
+      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule, DisclosureModule],
+      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, UploadSealController, ExhibitFilesController, MediaController, CaseDisclosureController, DisclosureBundlesController],
       providers: [
         ReadinessService,
         TusUploadServer,
         { provide: APP_FILTER, useClass: AppExceptionFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_PIPE, useValue: canonicalIdPipe },
+        { provide: APP_PIPE, useValue: nulRefusalPipe },
         { provide: APP_PIPE, useValue: validationPipe },
       ],
     };

@@ -36,3 +36,31 @@ export class CanonicalIdPipe implements PipeTransform {
 
 export const canonicalIdPipe = new CanonicalIdPipe();
 
+/**
+ * PostgreSQL text cannot hold U+0000, and no field of this API has a use for it: a NUL anywhere in
+ * a JSON body or a query string (keys included) is refused here, on every route, as 400
+ * INVALID_TEXT naming where it was, before any schema or query sees it.
+ */
+export class NulRefusalPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const where = findNul(value, metadata.type === 'query' ? 'query' : 'body');
+      if (where) throw new AppError('INVALID_TEXT', `${where} contains a NUL character (U+0000), which no field accepts`, 400, { path: where });
+    }
+    return value;
+  }
+}
+
+function findNul(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (depth > 64 || value === null || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (k.includes('\u0000')) return path;
+    const found = findNul(v, `${path}.${k}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+export const nulRefusalPipe = new NulRefusalPipe();
+

@@ -9,7 +9,16 @@ export const SOURCE_TYPES = ['cctv', 'body_worn_video', 'audio', 'image', 'docum
 
 const text = (max: number) => z.string().trim().min(1, { message: 'must not be empty' }).max(max, { message: `must be at most ${max} characters` });
 const optionalText = (max: number) => text(max).nullish();
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date YYYY-MM-DD' });
+/** A calendar date that exists (2026-02-30 and 2026-13-45 do not), in years 1-9999 as PostgreSQL's date takes them. */
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date YYYY-MM-DD', abort: true })
+  .refine((v) => {
+    const [y, m, d] = v.split('-').map(Number);
+    const t = new Date(0);
+    t.setUTCFullYear(y, m - 1, d);
+    return y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+  }, { message: 'must be a date that exists, YYYY-MM-DD' });
 const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-23T14:05:00Z' });
 
 /**

@@ -163,7 +163,7 @@ export class CasesService {
     const [col, type] = SORT_COLUMNS[query.sort];
     const cmp = query.order === 'desc' ? '<' : '>';
     if (query.cursor) {
-      const [value, id] = decodeCursor(query.cursor);
+      const [value, id] = decodeCursor(query.cursor, type);
       params.push(value, id);
       where.push(`(${col}, c.id) ${cmp} ($${params.length - 1}::${type}, $${params.length}::uuid)`);
     }
@@ -320,12 +320,31 @@ function encodeCursor(value: unknown, id: string): string {
   return Buffer.from(JSON.stringify([value instanceof Date ? value.toISOString() : value, id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [unknown, string] {
+/** A timestamp as PostgreSQL writes timestamptz::text (the form encodeCursor stores). */
+const PG_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+
+/**
+ * A cursor names the last row of a page by its sort value and id. It comes back from the client,
+ * so its value is checked against the sort column's type before it reaches SQL: a value that
+ * cannot be one (not a timestamp, a text with NUL) is refused here, never cast by PostgreSQL.
+ */
+function decodeCursor(cursor: string, type: string): [string, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && canonicalUuid(v[1]) && (typeof v[0] === 'string' || typeof v[0] === 'number')) return [v[0], canonicalUuid(v[1])!];
+    if (Array.isArray(v) && v.length === 2 && canonicalUuid(v[1]) && typeof v[0] === 'string' && v[0].length <= 1000 && !v[0].includes('\u0000')) {
+      if (type !== 'timestamptz' || validTimestamp(v[0])) return [v[0], canonicalUuid(v[1])!];
+    }
   } catch {
     // fall through
   }
   throw new AppError('INVALID_CURSOR', 'The cursor is not one this API gave out', 400);
+}
+
+function validTimestamp(text: string): boolean {
+  const m = PG_TIMESTAMP.exec(text);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
+  const t = new Date(0);
+  t.setUTCFullYear(y, mo - 1, d);
+  return y >= 1 && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ERRORS, Server } from '@tus/server';
+import { Metadata } from '@tus/utils';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,6 +33,46 @@ const TUS_STATUS_CODES: Record<number, string> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
   460: 'UPLOAD_CHECKSUM_MISMATCH',
 };
+
+const isCount = (v: string) => /^(0|[1-9]\d{0,15})$/.test(v);
+/** The request headers the tus server checks itself, with the rule each must meet. */
+const TUS_HEADER_RULES: [string, (v: string) => boolean, string][] = [
+  ['upload-offset', isCount, 'a byte count'],
+  ['upload-length', isCount, 'a byte count'],
+  ['upload-defer-length', (v) => v === '1', '1'],
+  ['upload-concat', () => false, 'absent (concatenation is not offered)'],
+  ['x-forwarded-proto', (v) => v === 'http' || v === 'https', 'http or https'],
+];
+
+/**
+ * The tus server refuses a missing Tus-Resumable or a malformed tus header itself, with a plain
+ * sentence and no way for us to shape it. The same rules are checked first here, so those
+ * refusals are the API's usual `{code, message}` with the same status as tus gives.
+ */
+function checkTusHeaders(req: IncomingMessage): void {
+  if (req.method === 'OPTIONS') return;
+  const resumable = req.headers['tus-resumable'];
+  if (resumable !== '1.0.0') {
+    throw new AppError('TUS_VERSION_REQUIRED', 'Send Tus-Resumable: 1.0.0 (the tus protocol version this service speaks)', 412);
+  }
+  for (const [name, ok, what] of TUS_HEADER_RULES) {
+    const value = req.headers[name];
+    if (value !== undefined && (typeof value !== 'string' || !ok(value))) {
+      throw new AppError('INVALID_UPLOAD_REQUEST', `${name} must be ${what}`, 400, { header: name });
+    }
+  }
+  const metadata = req.headers['upload-metadata'];
+  if (metadata !== undefined) {
+    try {
+      Metadata.parse(String(metadata));
+    } catch {
+      throw new AppError('INVALID_UPLOAD_METADATA', 'Upload-Metadata must be comma-separated "key base64value" pairs with unique keys', 400);
+    }
+  }
+  if (req.method === 'PATCH' && req.headers['content-type'] !== 'application/offset+octet-stream') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes of a PATCH as Content-Type: application/offset+octet-stream', 415);
+  }
+}
 
 /**
  * The tus 1.0 server (creation, creation-with-upload, HEAD offset, PATCH resume, termination)
@@ -117,6 +158,7 @@ export class TusUploadServer implements OnApplicationShutdown {
 
   /** Runs the tus server for one request on behalf of a signed-in caller. */
   handle(caller: Caller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    checkTusHeaders(req);
     return this.caller.run(caller, () => this.server.handle(req, res));
   }
 
