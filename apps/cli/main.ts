@@ -8,6 +8,7 @@ import { registerAuthCommands } from './auth.commands.js';
 import { registerCaseCommands } from './cases.commands.js';
 import { registerIngestCommands } from './ingest.commands.js';
 import { registerVerifyCommands } from './verify.commands.js';
+import { registerDisclosureCommands } from './disclosure.commands.js';
 import { SERVICE_VERSION } from '../api/version.js';
 
 const program = new Command('dems')
@@ -31,6 +32,7 @@ registerCaseCommands(program);
 registerIngestCommands(program);
 registerAdminCommands(program);
 registerVerifyCommands(program);
+registerDisclosureCommands(program);
 
 try {
   loadDotEnv();

@@ -12,6 +12,8 @@ import { UploadExpiryJob } from './jobs/upload-expiry.job.js';
 import { FixityRunJob } from './jobs/fixity-run.job.js';
 import { LedgerCheckpointJob } from './jobs/ledger-checkpoint.job.js';
 import { ObjectHashJob } from './jobs/object-hash.job.js';
+import { DisclosureBundleJob } from './jobs/disclosure-bundle.job.js';
+import { DisclosureModule } from '../../libs/disclosure/index.js';
 
 @Module({})
 export class WorkerModule {
@@ -28,8 +30,9 @@ export class WorkerModule {
         CustodyModule,
         CasesModule,
         EvidenceModule,
+        DisclosureModule,
       ],
-      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob],
+      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, DisclosureBundleJob],
     };
   }
 }

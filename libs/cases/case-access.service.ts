@@ -7,7 +7,7 @@ import type { Principal, RequestContext } from '../identity/index.js';
 import type { CaseRole } from './case.schemas.js';
 import { eventVisibleTo, hiddenItemIds, type RecordedEvent } from './sensitive-items.js';
 
-export type CasePermission = 'case.read' | 'case.log.export' | 'case.update' | 'members.manage' | 'exhibit.create' | 'exhibit.update' | 'exhibit.disclosure';
+export type CasePermission = 'case.read' | 'case.log.export' | 'case.update' | 'members.manage' | 'exhibit.create' | 'exhibit.update' | 'exhibit.disclosure' | 'disclosure.manage';
 
 /**
  * What each role on a case may do. Read access to the case file comes with any membership, and
@@ -15,10 +15,11 @@ export type CasePermission = 'case.read' | 'case.log.export' | 'case.update' | '
  * case, OFFICIAL-SENSITIVE items included, so it is for members only.
  */
 const CASE_ROLE_PERMISSIONS: Record<CaseRole, CasePermission[]> = {
-  officer_in_case: ['case.read', 'case.log.export', 'case.update', 'members.manage', 'exhibit.create', 'exhibit.update', 'exhibit.disclosure'],
+  // disclosure.manage: MG6 schedules, bundles and their shares with the CPS (libs/disclosure).
+  officer_in_case: ['case.read', 'case.log.export', 'case.update', 'members.manage', 'exhibit.create', 'exhibit.update', 'exhibit.disclosure', 'disclosure.manage'],
   investigator: ['case.read', 'case.log.export', 'exhibit.create', 'exhibit.update'],
   forensic_analyst: ['case.read', 'case.log.export', 'exhibit.create', 'exhibit.update'],
-  disclosure_officer: ['case.read', 'case.log.export', 'exhibit.disclosure'],
+  disclosure_officer: ['case.read', 'case.log.export', 'exhibit.disclosure', 'disclosure.manage'],
   reviewer: ['case.read', 'case.log.export'],
 };
 
