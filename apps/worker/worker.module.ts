@@ -12,6 +12,7 @@ import { UploadExpiryJob } from './jobs/upload-expiry.job.js';
 import { FixityRunJob } from './jobs/fixity-run.job.js';
 import { LedgerCheckpointJob } from './jobs/ledger-checkpoint.job.js';
 import { ObjectHashJob } from './jobs/object-hash.job.js';
+import { MediaProcessJob } from './jobs/media-process.job.js';
 import { DisclosureBundleJob } from './jobs/disclosure-bundle.job.js';
 import { DisclosureModule } from '../../libs/disclosure/index.js';
 
@@ -32,7 +33,7 @@ export class WorkerModule {
         EvidenceModule,
         DisclosureModule,
       ],
-      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, DisclosureBundleJob],
+      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, DisclosureBundleJob],
     };
   }
 }

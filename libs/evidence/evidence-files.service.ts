@@ -9,6 +9,7 @@ import type { Principal, RequestContext } from '../identity/index.js';
 import { QueueService } from '../queue/index.js';
 import { hashStoredObject, ObjectStore, UPLOAD_KEY_PREFIX } from '../storage/index.js';
 import type { UploadDeclaration } from './upload-metadata.js';
+import { WorkingCopiesService } from './working-copies.service.js';
 
 export type EvidenceFileState = 'uploading' | 'verifying' | 'sealed' | 'quarantined' | 'expired' | 'cancelled' | 'seal_failed';
 
@@ -111,6 +112,7 @@ export class EvidenceFilesService {
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(FixityService) private readonly fixity: FixityService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WorkingCopiesService) private readonly workingCopies: WorkingCopiesService,
   ) {}
 
   /** Checks a new upload against access and limits and records it; throws AppError to refuse. */
@@ -314,6 +316,7 @@ export class EvidenceFilesService {
       );
       if (!updated) return;
       await this.fixity.register(tx, { bucket: row.bucket, key: row.object_key, kind: 'original', caseId: row.case_id, size, sha256: digests.sha256 });
+      await this.workingCopies.pending(tx, row.id, row.case_id);
       await recordCustodyEvent(tx, {
         type: 'evidence.sealed',
         operation: 'collection',
@@ -336,6 +339,8 @@ export class EvidenceFilesService {
     });
     const view = toView((await this.loadRow(this.ds, fileId))!);
     this.logger.log({ caseId: view.caseId, evidenceId: view.id, sha256: view.hashes[0]?.value, hashedFrom, duplicateOf: view.duplicateOf?.id }, 'evidence sealed');
+    // Working copies next; a pending analysis whose job could not be queued is queued by the sweep.
+    if (view.state === 'sealed') await this.workingCopies.enqueue(view.id).catch((e: Error) => this.logger.warn({ evidenceId: view.id, err: e.message }, 'media job not queued yet'));
     return view;
   }
 

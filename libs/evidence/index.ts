@@ -1,3 +1,4 @@
 export { EvidenceFilesService, uploadKey, fileIdFromKey, uploadNotFound, type EvidenceFileView, type EvidenceFileState } from './evidence-files.service.js';
 export { parseUploadMetadata, UPLOAD_METADATA_KEYS, type UploadDeclaration } from './upload-metadata.js';
 export { EvidenceModule } from './evidence.module.js';
+export { WorkingCopiesService, type DerivativeView, type MediaState, type MediaView } from './working-copies.service.js';

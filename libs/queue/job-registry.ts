@@ -4,7 +4,7 @@
  */
 import type { Digests } from '../core/index.js';
 
-export const QUEUE_NAMES = ['integrity', 'ledger', 'ingest', 'disclosure'] as const;
+export const QUEUE_NAMES = ['integrity', 'ledger', 'ingest', 'disclosure', 'media'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface JobPayloads {
@@ -18,6 +18,7 @@ export interface JobPayloads {
   'ingest.seal': { fileId: string; digests?: Digests };
   /** Remove abandoned uploads' parts from storage (scheduled). */
   'ingest.expire-uploads': Record<string, never>;
+  'media.process': { fileId: string };
   /** Build a disclosure bundle: fixity of every item, custody extracts, the signed ZIP64 streamed into S3. */
   'disclosure.build-bundle': { bundleId: string };
 }
@@ -28,6 +29,7 @@ export interface JobResults {
   'ledger.publish-checkpoint': { treeSize: number; published: boolean };
   'ingest.seal': { state: string; sha256: string | null; hashedFrom: string | null };
   'ingest.expire-uploads': { expired: number; recovered: number; requeued: number };
+  'media.process': { state: string; kind: string | null; derivatives: number };
   'disclosure.build-bundle': { state: string; sha256: string | null; size: number | null };
 }
 
@@ -50,6 +52,7 @@ export const JOBS: { readonly [N in JobName]: JobSpec } = {
   // A read-back hash of a multi-GB file takes minutes; storage hiccups are retried.
   'ingest.seal': { queue: 'ingest', attempts: 5, backoffMs: 5_000, timeoutMs: 6 * 3600_000 },
   'ingest.expire-uploads': { queue: 'ingest', attempts: 2, backoffMs: 60_000, timeoutMs: 30 * 60_000 },
+  'media.process': { queue: 'media', attempts: 3, backoffMs: 30_000, timeoutMs: 6 * 3600_000 },
   // Reads every item twice (fixity, then into the ZIP): hours for a large case; storage hiccups are retried.
   'disclosure.build-bundle': { queue: 'disclosure', attempts: 3, backoffMs: 10_000, timeoutMs: 6 * 3600_000 },
 };

@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../libs/config/index.js';
-import { EvidenceFilesService } from '../../../libs/evidence/index.js';
+import { EvidenceFilesService, WorkingCopiesService } from '../../../libs/evidence/index.js';
 import { HandlesJob, QueueService, type JobHandler, type JobResults } from '../../../libs/queue/index.js';
 
 type Name = 'ingest.expire-uploads';
 
 /**
  * Every INGEST_EXPIRY_CHECK_MINUTES: abandoned uploads lose their parts in storage and are marked
- * expired, and completed files whose seal job never got queued are queued again.
+ * expired, and completed files whose seal job (or sealed files whose media job) never got queued
+ * are queued again.
  */
 @Injectable()
 @HandlesJob('ingest.expire-uploads')
@@ -16,6 +17,7 @@ export class UploadExpiryJob implements JobHandler<Name>, OnApplicationBootstrap
 
   constructor(
     @Inject(EvidenceFilesService) private readonly files: EvidenceFilesService,
+    @Inject(WorkingCopiesService) private readonly workingCopies: WorkingCopiesService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -27,6 +29,7 @@ export class UploadExpiryJob implements JobHandler<Name>, OnApplicationBootstrap
 
   async handle(): Promise<JobResults[Name]> {
     const { expired, recovered } = await this.files.expireIdle();
-    return { expired, recovered, requeued: await this.files.requeueStalledSeals() };
+    const requeued = (await this.files.requeueStalledSeals()) + (await this.workingCopies.requeueStalled());
+    return { expired, recovered, requeued };
   }
 }

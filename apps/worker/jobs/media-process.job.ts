@@ -1,0 +1,21 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { WorkingCopiesService } from '../../../libs/evidence/index.js';
+import { HandlesJob, type JobContext, type JobFailure, type JobHandler, type JobPayloads, type JobResults } from '../../../libs/queue/index.js';
+
+type Name = 'media.process';
+
+/** Probes a sealed original and makes its working copies (WorkingCopiesService.process). */
+@Injectable()
+@HandlesJob('media.process')
+export class MediaProcessJob implements JobHandler<Name> {
+  constructor(@Inject(WorkingCopiesService) private readonly workingCopies: WorkingCopiesService) {}
+
+  handle({ fileId }: JobPayloads[Name], ctx: JobContext): Promise<JobResults[Name]> {
+    return this.workingCopies.process(fileId, ctx.signal, (percent) => ctx.progress(percent));
+  }
+
+  /** Out of attempts (or refused for good): the file shows media state failed with the reason; never "processing" forever. */
+  async onFinalFailure({ fileId }: JobPayloads[Name], failure: JobFailure): Promise<void> {
+    await this.workingCopies.failed(fileId, failure.code, `${failure.message} (after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'})`);
+  }
+}
