@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { generateSignerKey } from '../ledger/checkpoint.js';
+import { generateSignerKey, verifierKeyFromSigner } from '../ledger/checkpoint.js';
+import { generateWitnessKey, witnessKeyFromSigner } from '../ledger/cosignature.js';
 import { ConfigError, loadConfig, loadCliConfig } from './app-config.js';
 
 const PUBLISHED_JWT = 'dev-only-secret-change-me-0123456789abcdef';
@@ -84,7 +85,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...minimal, NODE_ENV: 'test', AUTH_JWT_SECRET: PUBLISHED_JWT, LEDGER_SIGNING_KEY: PUBLISHED_LEDGER }).NODE_ENV).toBe('test');
   });
 
-  it('parses booleans and numbers', () => {
+  it('reads witness keys as a comma- or newline-separated list of cosignature/v1 verifier keys, none by default', () => {
+    const [w1, w2] = ['cps.example/witness', 'psu.example/witness'].map((n) => witnessKeyFromSigner(generateWitnessKey(n)));
+    expect(loadConfig(minimal).LEDGER_WITNESS_KEYS).toEqual([]);
+    expect(loadConfig({ ...minimal, LEDGER_WITNESS_KEYS: `${w1}, ${w2}\n` }).LEDGER_WITNESS_KEYS).toEqual([w1, w2]);
+    // A log (checkpoint) key is not a witness key, and one witness cannot count twice.
+    const [logKey] = problems({ ...minimal, LEDGER_WITNESS_KEYS: verifierKeyFromSigner(minimal.LEDGER_SIGNING_KEY) });
+    expect(logKey).toEqual({ variable: 'LEDGER_WITNESS_KEYS', problem: expect.stringContaining('not a cosignature/v1 witness key') });
+    expect(problems({ ...minimal, LEDGER_WITNESS_KEYS: `${w1},${w1}` })[0].problem).toContain('listed twice');
+  });
+
+    it('parses booleans and numbers', () => {
     const c = loadConfig({ ...minimal, S3_FORCE_PATH_STYLE: 'false', TRUST_PROXY: '1', WORKER_CONCURRENCY: '8' });
     expect(c.S3_FORCE_PATH_STYLE).toBe(false);
     expect(c.TRUST_PROXY).toBe(true);

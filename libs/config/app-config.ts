@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SOURCE_TYPES } from '../cases/case.schemas.js';
 import { ROLES } from '../identity/roles.js';
 import { parseSignerKey } from '../ledger/checkpoint.js';
+import { parseWitnessKeys } from '../ledger/cosignature.js';
 
 /**
  * Every setting of the service, read from the environment in exactly one place (this file) and
@@ -36,6 +37,16 @@ const url = (protocols: string[]) =>
       },
       { message: `must be a URL (${protocols.join(', ')})` },
     );
+
+/** Empty, or why the witness key list does not parse. */
+function witnessKeysProblem(v: string): string | undefined {
+  try {
+    parseWitnessKeys(v);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 function isSignerKey(v: string): boolean {
   try {
@@ -125,6 +136,16 @@ export const configSchema = z.object({
   LEDGER_CHECKPOINT_EVERY_EVENTS: int(1, 1_000_000).default(1000),
   LEDGER_CHECKPOINT_INTERVAL_SECONDS: int(5, 86400).default(300),
   LEDGER_CHECKPOINT_RETENTION_DAYS: int(1, 36500).default(3650),
+  // Witnesses (other organisations, each with its own key) whose cosignatures of checkpoints the
+  // service accepts, stores and serves: C2SP cosignature/v1 verifier keys, comma- or newline-separated.
+  LEDGER_WITNESS_KEYS: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = witnessKeysProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `must be witness verifier keys (<name>+<id>+<key>, type 0x04, as \`dems witness init\` prints them), comma-separated: ${problem}` });
+    })
+    .transform((v) => v.split(/[\s,]+/).filter((k) => k !== ''))
+    .default([]),
 
   FIXITY_PERIOD_DAYS: int(1, 3650).default(30),
   FIXITY_RUN_INTERVAL_MINUTES: int(1, 10080).default(60),

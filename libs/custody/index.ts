@@ -2,7 +2,8 @@ export * from './custody-recorder.js';
 export { AccessLogService, accessLogQuerySchema, toCsv, ACCESS_LOG_FIELDS, type AccessLogEntry, type AccessLogQuery } from './access-log.service.js';
 export { CustodyModule } from './custody.module.js';
 export { LedgerService, type CheckpointView } from './ledger.service.js';
-export { verifyLedger, type LedgerVerification, type LedgerProblem } from './ledger-verifier.js';
+export { cosignaturesAt, storeCosignature, type CosignatureView } from './ledger-cosignatures.js';
+export { verifyLedger, type LedgerVerification, type LedgerProblem, type WitnessedCheckpoint, type WitnessRequirement } from './ledger-verifier.js';
 export {
   checkpointObjectKey,
   checkpointPrefix,

@@ -1,4 +1,4 @@
-import { emptyRoot, leafHash, nodeHash, openCheckpoint, parseVerifierKey, type VerifierKey } from '../ledger/index.js';
+import { checkWitnesses, emptyRoot, formatKeyId, leafHash, nodeHash, openCheckpoint, parseVerifierKey, withSignatureLines, type VerifierKey, type WitnessKey } from '../ledger/index.js';
 import { chainHash, chainName, GENESIS_HASH } from '../ledger/index.js';
 import { one, rows, type Queryable } from '../database/sql.js';
 import { columnsDisagree, LEDGER_ROW_COLUMNS, storedLedgerEvent } from './ledger-append.js';
@@ -12,6 +12,8 @@ export interface LedgerProblem {
   /** The published checkpoint object in storage the problem is about. */
   objectKey?: string;
   reason: string;
+  /** Everything matched, but no checkpoint has the cosignatures required. */
+  unwitnessed?: boolean;
 }
 
 export interface LedgerVerification {
@@ -26,6 +28,26 @@ export interface LedgerVerification {
   root: string;
   problem?: LedgerProblem;
   eventsPerSecond: number;
+  /** With witnesses required: the largest checkpoint at least that many of them cosigned. */
+  witnessed?: WitnessedCheckpoint;
+}
+
+export interface WitnessedCheckpoint {
+  required: number;
+  /** Tree size of the largest checkpoint cosigned by enough of the given witnesses; null when none is. */
+  size: number | null;
+  /** The given witnesses that cosigned it (or, when none has enough, the most cosigned one). */
+  witnesses: string[];
+  /** Events after it: checked against the log's own checkpoints, not yet vouched for by witnesses. */
+  eventsAfter: number;
+  /** When no checkpoint has enough: the one with the most cosignatures by the given witnesses. */
+  best?: { size: number; witnesses: string[] };
+}
+
+/** Verification may require k of the given witnesses to have cosigned a checkpoint (C2SP tlog-cosignature). */
+export interface WitnessRequirement {
+  keys: readonly WitnessKey[];
+  required: number;
 }
 
 interface CheckpointRow {
@@ -56,11 +78,18 @@ const LATE_ROW_WAIT_MS = 1000;
 export async function verifyLedger(
   q: Queryable,
   verifier: VerifierKey | string,
-  options: { batch?: number; published?: PublishedCheckpoints } = {},
+  options: { batch?: number; published?: PublishedCheckpoints; witnesses?: WitnessRequirement } = {},
 ): Promise<LedgerVerification> {
   const t0 = performance.now();
   const key = typeof verifier === 'string' ? parseVerifierKey(verifier) : verifier;
   const published = options.published;
+  const witnesses = options.witnesses;
+  if (witnesses && (!Number.isSafeInteger(witnesses.required) || witnesses.required < 1 || witnesses.required > witnesses.keys.length)) {
+    throw new RangeError(`witnesses required must be between 1 and the ${witnesses.keys.length} witness key(s) given, not ${witnesses.required}`);
+  }
+  // The largest checkpoint with enough cosignatures, and the most cosigned one (for the message when none has enough).
+  let witnessedAt: { size: number; witnesses: string[] } | undefined;
+  let mostCosigned: { size: number; witnesses: string[] } | undefined;
   const dbCheckpoints = new Lookahead(checkpointRows(q));
   const stored = published ? new Lookahead(published.list()[Symbol.asyncIterator]()) : undefined;
   const heads = new Map<string, Buffer>();
@@ -77,6 +106,17 @@ export async function verifyLedger(
     ...(published ? { publishedChecked, publishedLocation: published.location } : {}),
     root: rootOf(frontier).toString('hex'),
     eventsPerSecond: next / ((performance.now() - t0) / 1000),
+    ...(witnesses
+      ? {
+          witnessed: {
+            required: witnesses.required,
+            size: witnessedAt?.size ?? null,
+            witnesses: witnessedAt?.witnesses ?? [],
+            eventsAfter: next - (witnessedAt?.size ?? 0),
+            ...(!witnessedAt && mostCosigned ? { best: mostCosigned } : {}),
+          },
+        }
+      : {}),
   });
   const fail = (problem: LedgerProblem): LedgerVerification => ({ ok: false, ...summary(), problem });
   const open = (note: string) => openCheckpoint(note, key, { origin: key.name });
@@ -121,6 +161,22 @@ export async function verifyLedger(
       if (text !== cp.note) return { ...at, objectKey, reason: `the published copy of the checkpoint at size ${size} differs from the database (${objectKey})` };
     }
     checked++;
+    return witnesses ? checkCosignatures(size, cp) : undefined;
+  };
+
+  /** The witnesses' cosignatures stored with a checkpoint that matched the events: each by a given witness must verify. */
+  const checkCosignatures = async (size: number, cp: CheckpointRow): Promise<LedgerProblem | undefined> => {
+    const lines = await rows<{ line: string }>(q, `SELECT line FROM ledger_cosignatures WHERE tree_size = $1 ORDER BY received_at`, [size]);
+    if (!lines.length) return undefined;
+    let check;
+    try {
+      check = checkWitnesses(withSignatureLines(cp.note, lines.map((l) => l.line)), witnesses!.keys, witnesses!.required);
+    } catch (e) {
+      return { checkpointSize: size, reason: `a witness cosignature stored with the checkpoint at size ${size} does not verify with that witness's key (${(e as Error).message}): it was altered` };
+    }
+    const names = check.cosigned.map((c) => `${c.witness}+${formatKeyId(c.keyId)}`);
+    if (check.ok) witnessedAt = { size, witnesses: names };
+    if (names.length && names.length >= (mostCosigned?.witnesses.length ?? 0)) mostCosigned = { size, witnesses: names };
     return undefined;
   };
 
@@ -223,6 +279,17 @@ export async function verifyLedger(
   if (row) {
     const size = Number(row.tree_size);
     return fail({ checkpointSize: size, reason: `a checkpoint was signed at size ${size} but only ${next} events exist: events were deleted` });
+  }
+  if (witnesses && !witnessedAt) {
+    const k = witnesses.required;
+    const given = `${witnesses.keys.length} witness${witnesses.keys.length === 1 ? '' : 'es'} given`;
+    return fail({
+      unwitnessed: true,
+      ...(mostCosigned ? { checkpointSize: mostCosigned.size } : {}),
+      reason: mostCosigned
+        ? `no checkpoint is cosigned by ${k} of the ${given}: the most cosigned, at size ${mostCosigned.size}, has ${mostCosigned.witnesses.length} (${mostCosigned.witnesses.join(', ')})`
+        : `no checkpoint is cosigned by any of the ${given} (${k} required)`,
+    });
   }
   return { ok: true, ...summary() };
 }

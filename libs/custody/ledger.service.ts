@@ -21,18 +21,25 @@ import {
   type CaseLogLine,
   type LedgerEvent,
   type SignerKey,
+  parseWitnessKeys,
+  withSignatureLines,
+  type WitnessKey,
 } from '../ledger/index.js';
 import { ObjectStore } from '../storage/index.js';
 import { ledgerSize, LEDGER_ROW_COLUMNS, nodeReader, storedLedgerEvent } from './ledger-append.js';
 import { verifyLedger, type LedgerVerification } from './ledger-verifier.js';
 import { checkpointObjectKey, publishedCheckpoints } from './published-checkpoints.js';
 import { recordCustodyEvent, type Justification } from './custody-recorder.js';
+import { cosignaturesAt, storeCosignature, type CosignatureView } from './ledger-cosignatures.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 
 export interface CheckpointView {
   treeSize: number;
   rootHash: string;
+  /** The signed note: the log's signature, then the witnesses' cosignatures received so far. */
   note: string;
+  /** The witnesses' cosignatures in the note, each checked against its configured key when received. */
+  cosignatures: CosignatureView[];
   objectKey: string | null;
   createdAt: Date;
 }
@@ -49,6 +56,8 @@ export class LedgerService {
   private readonly logger = new Logger('Ledger');
   private readonly signer: SignerKey;
   readonly verifierKey: string;
+  /** The witnesses whose cosignatures are accepted (LEDGER_WITNESS_KEYS). */
+  private readonly witnessKeys: WitnessKey[];
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -57,6 +66,7 @@ export class LedgerService {
   ) {
     this.signer = parseSignerKey(config.LEDGER_SIGNING_KEY);
     this.verifierKey = verifierKeyFromSigner(this.signer);
+    this.witnessKeys = parseWitnessKeys(config.LEDGER_WITNESS_KEYS);
   }
 
   get origin(): string {
@@ -111,13 +121,48 @@ export class LedgerService {
 
   async latest(): Promise<CheckpointView | undefined> {
     const r = await one(this.ds, `SELECT tree_size, root_hash, note, object_key, created_at FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT 1`);
-    return r ? toCheckpoint(r) : undefined;
+    return r ? this.withCosignatures(r) : undefined;
   }
 
   async bySize(size: number): Promise<CheckpointView> {
     const r = await one(this.ds, `SELECT tree_size, root_hash, note, object_key, created_at FROM ledger_checkpoints WHERE tree_size = $1`, [size]);
     if (!r) throw new AppError('CHECKPOINT_NOT_FOUND', `No checkpoint was signed at tree size ${size}`, 404);
-    return toCheckpoint(r);
+    return this.withCosignatures(r);
+  }
+
+  /** The witnesses whose cosignatures this service accepts (their public keys only). */
+  witnesses() {
+    return {
+      format: 'C2SP tlog-cosignature (cosignature/v1, Ed25519)',
+      witnesses: this.witnessKeys.map((k) => ({ name: k.name, keyId: formatKeyId(k.keyId), verifierKey: k.verifierKey })),
+    };
+  }
+
+  /**
+   * Stores a witness's cosignature of the checkpoint signed at treeSize once it verifies with a
+   * configured witness key over that checkpoint (append-only; one per witness and checkpoint).
+   * No custody event is recorded: the cosignature is itself signed evidence, kept as received,
+   * and an event would grow the log and call for a new checkpoint after every witness round.
+   */
+  async addCosignature(treeSize: number, line: string): Promise<{ created: boolean; treeSize: number; cosignature: CosignatureView }> {
+    const cp = await one<{ note: string }>(this.ds, `SELECT note FROM ledger_checkpoints WHERE tree_size = $1`, [treeSize]);
+    if (!cp) throw new AppError('CHECKPOINT_NOT_FOUND', `No checkpoint was signed at tree size ${treeSize}`, 404);
+    try {
+      const stored = await storeCosignature(this.ds, { treeSize, note: cp.note }, line, this.witnessKeys);
+      this.logger.log({ treeSize, witness: stored.cosignature.witness, created: stored.created }, 'checkpoint cosigned');
+      return { ...stored, treeSize };
+    } catch (e) {
+      // A trusted witness whose cosignature is for another checkpoint of this size has been shown a different log: say so loudly.
+      if (e instanceof AppError && e.code === 'COSIGNATURE_INVALID') this.logger.error({ treeSize, ...e.details }, 'a witness cosigned a checkpoint this log did not sign at this size');
+      throw e;
+    }
+  }
+
+  private async withCosignatures(r: Record<string, unknown>): Promise<CheckpointView> {
+    const size = Number(r.tree_size);
+    const cosignatures = (await cosignaturesAt(this.ds, [size])).get(size) ?? [];
+    const view = toCheckpoint(r);
+    return { ...view, note: withSignatureLines(view.note, cosignatures.map((c) => c.line)), cosignatures };
   }
 
   async inclusion(leafIndex: number, treeSize: number) {
@@ -224,6 +269,7 @@ function toCheckpoint(r: Record<string, unknown>): CheckpointView {
     treeSize: Number(r.tree_size),
     rootHash: (r.root_hash as Buffer).toString('hex'),
     note: r.note as string,
+    cosignatures: [],
     objectKey: (r.object_key as string) ?? null,
     createdAt: r.created_at as Date,
   };

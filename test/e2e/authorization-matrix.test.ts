@@ -250,7 +250,9 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /api/v1/system', 'POST /api/v1/auth/login', 'POST /api/v1/auth/refresh', 'POST /api/v1/auth/logout',
       'GET /api/v1/auth/oidc/login', 'GET /api/v1/auth/oidc/callback',
       'GET /api/v1/ledger/public-key', 'GET /api/v1/ledger/checkpoint', 'GET /api/v1/ledger/checkpoints/{treeSize}',
-      'GET /api/v1/ledger/proofs/inclusion', 'GET /api/v1/ledger/proofs/consistency'];
+      'GET /api/v1/ledger/proofs/inclusion', 'GET /api/v1/ledger/proofs/consistency',
+      // Witnesses: their keys, and handing in a cosignature (self-authenticating: checked against LEDGER_WITNESS_KEYS).
+      'GET /api/v1/ledger/witnesses', 'POST /api/v1/ledger/checkpoints/{treeSize}/cosignatures'];
     const covered = new Set(ROWS.map((r) => `${r.method} ${r.route}`));
     expect(served.filter((s) => !PUBLIC.includes(s) && !covered.has(s))).toEqual([]);
     expect([...covered].filter((c) => !served.includes(c))).toEqual([]);

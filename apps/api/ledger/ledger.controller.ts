@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { CaseAccessService } from '../../../libs/cases/index.js';
@@ -6,10 +6,19 @@ import { AppError } from '../../../libs/core/index.js';
 import { LedgerService, type Justification } from '../../../libs/custody/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
 import { Ctx, CurrentUser, JustificationHeader, Public, Roles } from '../auth/request-context.js';
+import { ApiZodBody } from '../validation.js';
 
 const count = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const inclusionQuery = z.strictObject({ leafIndex: count, treeSize: count });
 const consistencyQuery = z.strictObject({ from: count, to: count });
+// One note signature line; a cosignature/v1 line is about 130 characters plus the witness's name.
+const cosignatureBody = z.strictObject({ cosignature: z.string().min(1).max(1024) });
+
+function treeSizeParam(treeSize: string): number {
+  const n = Number(treeSize);
+  if (!/^\d+$/.test(treeSize) || !Number.isSafeInteger(n)) throw new AppError('CHECKPOINT_NOT_FOUND', `No checkpoint was signed at tree size ${treeSize}`, 404);
+  return n;
+}
 
 /** Anyone may check the log: checkpoints and proofs reveal hashes, never event contents. */
 @ApiTags('ledger')
@@ -26,7 +35,7 @@ export class LedgerController {
 
   @Public()
   @Get('checkpoint')
-  @ApiOperation({ summary: 'The latest signed checkpoint (tlog-checkpoint signed note)' })
+  @ApiOperation({ summary: 'The latest signed checkpoint (tlog-checkpoint signed note, with the witnesses\' cosignatures received so far)' })
   async latest() {
     const cp = await this.ledger.latest();
     if (!cp) throw new AppError('CHECKPOINT_NOT_FOUND', 'No checkpoint has been signed yet', 404);
@@ -35,11 +44,33 @@ export class LedgerController {
 
   @Public()
   @Get('checkpoints/:treeSize')
-  @ApiOperation({ summary: 'The checkpoint signed at a given tree size' })
+  @ApiOperation({ summary: 'The checkpoint signed at a given tree size, with its cosignatures' })
   bySize(@Param('treeSize') treeSize: string) {
-    const n = Number(treeSize);
-    if (!Number.isSafeInteger(n) || n < 0) throw new AppError('CHECKPOINT_NOT_FOUND', `No checkpoint was signed at tree size ${treeSize}`, 404);
-    return this.ledger.bySize(n);
+    return this.ledger.bySize(treeSizeParam(treeSize));
+  }
+
+  @Public()
+  @Get('witnesses')
+  @ApiOperation({ summary: 'The witnesses whose cosignatures this service accepts (C2SP cosignature/v1 verifier keys)' })
+  witnesses() {
+    return this.ledger.witnesses();
+  }
+
+  /**
+   * A witness hands in its cosignature (C2SP tlog-cosignature) of the checkpoint at treeSize.
+   * Public on purpose: a cosignature is self-authenticating. It is stored only if it verifies,
+   * over this checkpoint, with one of the witness keys the service is configured with
+   * (LEDGER_WITNESS_KEYS); a token would add nothing a forger could not already fail, and would
+   * tie another organisation's witness to this service's accounts. What anyone can post is
+   * bounded: one cosignature per configured witness and checkpoint, append-only.
+   */
+  @Public()
+  @Post('checkpoints/:treeSize/cosignatures')
+  @HttpCode(201)
+  @ApiZodBody(cosignatureBody)
+  @ApiOperation({ summary: 'Add a witness cosignature (a cosignature/v1 note signature line) to the checkpoint at treeSize; public, checked against LEDGER_WITNESS_KEYS' })
+  cosign(@Param('treeSize') treeSize: string, @Body({ schema: cosignatureBody }) body: z.infer<typeof cosignatureBody>) {
+    return this.ledger.addCosignature(treeSizeParam(treeSize), body.cosignature);
   }
 
   @Public()
