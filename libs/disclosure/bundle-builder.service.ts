@@ -290,8 +290,8 @@ export class BundleBuilder {
       this.ds,
       `SELECT leaf_index, canonical, hash FROM custody_events
         WHERE case_id = $1 AND leaf_index < $2
-          AND ((object_type = 'exhibit' AND object_id = $3)
-            OR (object_type = 'evidence_file' AND object_id IN (SELECT id::text FROM evidence_files WHERE exhibit_id = $3)))
+          AND ((object_type = 'exhibit' AND object_id = $3::text)
+            OR (object_type = 'evidence_file' AND object_id IN (SELECT id::text FROM evidence_files WHERE exhibit_id = $3::uuid)))
         ORDER BY leaf_index`,
       [caseId, treeSize, exhibitId],
     );

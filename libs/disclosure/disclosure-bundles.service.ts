@@ -98,7 +98,7 @@ export class DisclosureBundlesService {
         details: { audience: input.audience, evidenceFiles: ids, schedules: input.schedules },
       });
     });
-    await this.queues.enqueue('disclosure.build-bundle', { bundleId: id }, { jobId: `disclosure.build-bundle:${id}` });
+    await this.queues.enqueue('disclosure.build-bundle', { bundleId: id }, { jobId: `disclosure-bundle-${id}` });
     return this.view(id, actor);
   }
 
