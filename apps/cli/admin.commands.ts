@@ -6,7 +6,7 @@ import { generateSignerKey, verifierKeyFromSigner } from '../../libs/ledger/inde
 import { createDataSource, pendingMigrations, runMigrations } from '../../libs/database/index.js';
 import { IdentityService } from '../../libs/identity/index.js';
 import { QueueService } from '../../libs/queue/index.js';
-import { printTable } from './output.js';
+import { jsonText, printJson, printTable, say } from './output.js';
 
 /** Admin tasks run next to the database (deployment, first run); they read the service config. */
 export function registerAdminCommands(program: Command): void {
@@ -71,13 +71,13 @@ export function registerAdminCommands(program: Command): void {
       try {
         const r = await new IdentityService(ds).ensureAdmin(opts.username ?? config.DEMO_ADMIN_USERNAME, config.DEMO_ADMIN_PASSWORD);
         if (opts.json) {
-          console.log(JSON.stringify({ username: r.user.username, created: r.created, generatedPassword: r.generatedPassword }));
+          console.log(jsonText({ username: r.user.username, created: r.created, generatedPassword: r.generatedPassword }, 0));
         } else if (!r.created) {
-          console.log(`administrator "${r.user.username}" already exists (password unchanged)`);
+          console.log(say`administrator "${r.user.username}" already exists (password unchanged)`);
         } else if (r.generatedPassword) {
-          console.log(`created administrator "${r.user.username}" with password: ${r.generatedPassword}\n(shown once; it is not stored anywhere in clear)`);
+          console.log(say`created administrator "${r.user.username}" with password: ${r.generatedPassword}` + '\n(shown once; it is not stored anywhere in clear)');
         } else {
-          console.log(`created administrator "${r.user.username}" with the password from DEMO_ADMIN_PASSWORD`);
+          console.log(say`created administrator "${r.user.username}" with the password from DEMO_ADMIN_PASSWORD`);
         }
       } finally {
         await ds.destroy();
@@ -93,7 +93,7 @@ export function registerAdminCommands(program: Command): void {
       const queues = new QueueService(loadConfig());
       try {
         const jobs = await queues.failedJobs(Number(opts.limit) || 50);
-        if (opts.json) console.log(JSON.stringify(jobs, null, 2));
+        if (opts.json) printJson(jobs);
         else
           printTable(
             ['queue', 'job', 'id', 'attempts', 'failed at', 'reason'],

@@ -5,6 +5,7 @@ import { loadCliConfig } from '../../libs/config/index.js';
 import { ApiClient, DEFAULT_API_URL, envApiUrl, normaliseApiUrl } from './api-client.js';
 import { credentialsPath, deleteCredentials, readCredentials, saveCredentials, type SavedCredentials } from './credentials.js';
 import { ApiError } from './errors.js';
+import { say } from './output.js';
 
 /** Lifetime of the token `dems login` creates: long enough not to nag, short enough to lapse if forgotten. */
 const TOKEN_DAYS = 90;
@@ -85,8 +86,8 @@ export function registerAuthCommands(program: Command): void {
           .catch(() => undefined);
       }
 
-      console.log(`Signed in to ${apiUrl} as ${me.username} (${me.displayName}, ${me.role}).`);
-      console.log(`Personal API token ${created.prefix}… saved to ${file}${created.expiresAt ? `; it expires ${created.expiresAt.slice(0, 10)}` : ''}.`);
+      console.log(say`Signed in to ${apiUrl} as ${me.username} (${me.displayName}, ${me.role}).`);
+      console.log(say`Personal API token ${created.prefix}… saved to ${file}` + (created.expiresAt ? say`; it expires ${created.expiresAt.slice(0, 10)}` : '') + '.');
       if (config.DEMS_TOKEN) process.stderr.write('dems: note: DEMS_TOKEN is set and is used instead of this sign-in until it is unset\n');
     });
 
@@ -101,11 +102,11 @@ export function registerAuthCommands(program: Command): void {
         saved = readCredentials(config);
       } catch {
         deleteCredentials(config);
-        console.log(`Removed the unreadable credentials file ${file}.`);
+        console.log(say`Removed the unreadable credentials file ${file}.`);
         return;
       }
       if (!saved) {
-        console.log(`Not signed in (no ${file}).`);
+        console.log(say`Not signed in (no ${file}).`);
         return;
       }
       let revoked = false;
@@ -116,11 +117,11 @@ export function registerAuthCommands(program: Command): void {
         } catch (e) {
           // Signing out locally must still work when the server is away; say what is left behind.
           const why = e instanceof ApiError ? `${e.code}: ${e.message}` : (e as Error).message;
-          process.stderr.write(`dems: warning: could not revoke the token on ${saved.apiUrl} (${why}); it stays valid until it expires\n`);
+          process.stderr.write(say`dems: warning: could not revoke the token on ${saved.apiUrl} (${why}); it stays valid until it expires` + '\n');
         }
       }
       deleteCredentials(config);
-      console.log(`Signed out ${saved.username} from ${saved.apiUrl}${revoked ? '; the token was revoked' : ''}.`);
+      console.log(say`Signed out ${saved.username} from ${saved.apiUrl}` + (revoked ? '; the token was revoked.' : '.'));
     });
 }
 

@@ -4,7 +4,7 @@ import { canonicalUuid } from '../../libs/core/ids.js';
 import { JUSTIFICATION_CODES } from '../../libs/custody/custody-recorder.js';
 import { ApiClient } from './api-client.js';
 import { ApiError } from './errors.js';
-import { printDetails, printJson, printTable, truncate } from './output.js';
+import { printDetails, printJson, printTable, say, truncate } from './output.js';
 import type { CaseView as ApiCaseView, ExhibitView as ApiExhibitView } from '../../libs/cases/index.js';
 
 /** The API's views as they arrive over HTTP: the same fields, dates as ISO strings. */
@@ -50,7 +50,7 @@ export async function resolveCase(api: ApiClient, ref: string): Promise<{ id: st
   const { body } = await api.get<CaseList>('/api/v1/cases', { query: { urn: ref, limit: 1 } });
   const found = body.items[0];
   if (!found) {
-    throw new ApiError(404, 'CASE_NOT_FOUND', `No case with URN ${ref} among your cases (if you are not a member, give the case id)`);
+    throw new ApiError(404, 'CASE_NOT_FOUND', say`No case with URN ${ref} among your cases (if you are not a member, give the case id)`);
   }
   return { id: found.id, found };
 }
@@ -153,7 +153,7 @@ export function registerCaseCommands(program: Command): void {
         };
         const c = (await new ApiClient().post<CaseView>('/api/v1/cases', body, { ok: [201] })).body;
         if (opts.json) printJson(c);
-        else console.log(`Opened case ${c.urnDisplay} "${c.title}" (id ${c.id}); you are its officer in the case.`);
+        else console.log(say`Opened case ${c.urnDisplay} "${c.title}" (id ${c.id}); you are its officer in the case.`);
       },
     );
 
@@ -222,7 +222,7 @@ export function registerCaseCommands(program: Command): void {
         };
         const e = (await api.post<ExhibitView>(`/api/v1/cases/${encodeURIComponent(id)}/exhibits`, body, { ok: [201] })).body;
         if (opts.json) printJson(e);
-        else console.log(`Declared exhibit ${e.reference} (${e.sourceType}) on case ${found?.urnDisplay ?? id} (exhibit id ${e.id}).`);
+        else console.log(say`Declared exhibit ${e.reference} (${e.sourceType}) on case ${found?.urnDisplay ?? id} (exhibit id ${e.id}).`);
       },
     );
 }

@@ -32,7 +32,7 @@ import {
   type IngestSettings,
   type PlannedFile,
 } from './ingest-plan.js';
-import { printJson, printTable } from './output.js';
+import { clean, printJson, printTable } from './output.js';
 
 /** tus-js-client retries a failed request after these pauses (ms); the counter resets whenever bytes get through. */
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000];
@@ -175,7 +175,7 @@ interface Progress {
 
 /** Without a terminal (CI, pipes, tests): no bars, one line per uploaded file. */
 class PlainProgress implements Progress {
-  log: Log = (line) => process.stderr.write(line + '\n');
+  log: Log = (line) => process.stderr.write(clean(line) + '\n');
 
   file(f: PlannedFile): FileProgress {
     return {
@@ -225,10 +225,10 @@ class BarProgress implements Progress {
     this.total = this.bars.create(this.totalBytes, 0, { label: this.totalLabel(), done: formatBytes(0), size: formatBytes(this.totalBytes), speed: '' });
   }
 
-  log: Log = (line) => this.bars.log(line + '\n');
+  log: Log = (line) => this.bars.log(clean(line) + '\n');
 
   file(f: PlannedFile): FileProgress {
-    const name = fitName(f.filename, 36);
+    const name = fitName(clean(f.filename), 36);
     const size = formatBytes(f.size);
     const bar = this.bars.create(f.size, 0, { label: `hash   ${name}`, done: formatBytes(0), size, speed: '' });
     let speed = new SpeedMeter();
@@ -532,7 +532,7 @@ export function registerIngestCommands(program: Command): void {
       const settings = parseIngestSettings(opts);
       // Checked here so a typo fails before any file is read; the service normalises the same way.
       const exhibitRef = parseExhibitReference(opts.exhibit).reference;
-      const files = await planFiles(paths, (line) => process.stderr.write(`dems: ${line}\n`));
+      const files = await planFiles(paths, (line) => process.stderr.write(`dems: ${clean(line)}\n`));
 
       const api = new ApiClient();
       const token = api.token();

@@ -9,7 +9,9 @@ import { registerCaseCommands } from './cases.commands.js';
 import { registerIngestCommands } from './ingest.commands.js';
 import { registerVerifyCommands } from './verify.commands.js';
 import { registerDisclosureCommands } from './disclosure.commands.js';
+import { registerWitnessCommands } from './witness.commands.js';
 import { SERVICE_VERSION } from '../api/version.js';
+import { clean, printJson, say } from './output.js';
 
 const program = new Command('dems')
   .description('Evidence service command-line client')
@@ -22,8 +24,8 @@ program
   .option('--json', 'machine-readable output')
   .action(async (opts: { json?: boolean }) => {
     const { status, body } = await new ApiClient().get<Record<string, unknown>>('/health/ready', { ok: [200, 503], auth: false });
-    if (opts.json) console.log(JSON.stringify(body, null, 2));
-    else console.log(status === 200 ? 'ready' : `not ready: ${String(body.message)}`);
+    if (opts.json) printJson(body);
+    else console.log(status === 200 ? 'ready' : say`not ready: ${body.message}`);
     process.exitCode = status === 200 ? 0 : 1;
   });
 
@@ -33,6 +35,7 @@ registerIngestCommands(program);
 registerAdminCommands(program);
 registerVerifyCommands(program);
 registerDisclosureCommands(program);
+registerWitnessCommands(program);
 
 try {
   loadDotEnv();
@@ -41,6 +44,7 @@ try {
   if (e instanceof CommanderError) process.exit(e.exitCode);
   const message =
     e instanceof ConfigError ? e.message : e instanceof ApiError || e instanceof AppError ? `${e.code}: ${e.message}` : (e as Error).message;
-  process.stderr.write(`dems: ${message}\n`);
+  // Messages can quote what the service or a file said: shown escaped, never acted on by the terminal.
+  process.stderr.write(`dems: ${clean(message, { multiLine: true })}\n`);
   process.exit(1);
 }

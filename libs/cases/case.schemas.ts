@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { uuidInput } from '../core/ids.js';
+import { safeText } from '../core/safe-text.js';
 
 export const CASE_STATUSES = ['open', 'under_investigation', 'charged', 'awaiting_trial', 'concluded', 'closed'] as const;
 export const CLASSIFICATIONS = ['OFFICIAL', 'OFFICIAL-SENSITIVE'] as const;
@@ -7,8 +8,12 @@ export const CASE_ROLES = ['officer_in_case', 'investigator', 'forensic_analyst'
 export type CaseRole = (typeof CASE_ROLES)[number];
 export const SOURCE_TYPES = ['cctv', 'body_worn_video', 'audio', 'image', 'document', 'device_extraction', 'other'] as const;
 
-const text = (max: number) => z.string().trim().min(1, { message: 'must not be empty' }).max(max, { message: `must be at most ${max} characters` });
+/** Free text under the shared rule (libs/core/safe-text.ts): no control or bidi formatting characters. */
+const text = (max: number) => safeText(max);
 const optionalText = (max: number) => text(max).nullish();
+/** Free text that may run over several lines (descriptions, summaries, places). */
+const longText = (max: number) => safeText(max, { multiLine: true });
+const optionalLongText = (max: number) => longText(max).nullish();
 /** A calendar date that exists (2026-02-30 and 2026-13-45 do not), in years 1-9999 as PostgreSQL's date takes them. */
 const isoDate = z
   .string()
@@ -38,7 +43,7 @@ export const createCaseSchema = z.strictObject({
   urn: z.string().max(40),
   title: text(200),
   operationName: optionalText(100),
-  offenceSummary: optionalText(4000),
+  offenceSummary: optionalLongText(4000),
   status: z.enum(CASE_STATUSES).optional(),
   classification: classification.optional(),
   retentionGroup: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
@@ -92,19 +97,19 @@ export const retrievalSchema = z.strictObject({
     .nullish(),
   method: optionalText(200),
   operator: optionalText(200),
-  site: optionalText(500),
+  site: optionalLongText(500),
   retrievedAt: isoDateTime.nullish(),
 });
 
 export const createExhibitSchema = z.strictObject({
   reference: z.string().max(40),
   sourceType: z.enum(SOURCE_TYPES, { message: `must be one of ${SOURCE_TYPES.join(', ')}` }),
-  description: text(4000),
+  description: longText(4000),
   producer: text(200),
   seizedAt: isoDateTime.nullish(),
   seizedBy: optionalText(200),
-  seizedFrom: optionalText(500),
-  seizedWhere: optionalText(500),
+  seizedFrom: optionalLongText(500),
+  seizedWhere: optionalLongText(500),
   retrieval: retrievalSchema.nullish(),
   declaredHashes: z.array(declaredHashSchema).max(3).optional(),
   classification: classification.optional(),

@@ -4,3 +4,4 @@ export { loggingModule } from './logging.js';
 export { initOrClose } from './nest-lifecycle.js';
 export { canonicalIdOrSelf, canonicalUuid, isUuid, uuidInput } from './ids.js';
 export { OffThreadDigests } from './off-thread-digests.js';
+export { MISLEADING_CHARACTERS, safeText, textProblem } from './safe-text.js';

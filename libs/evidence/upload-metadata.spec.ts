@@ -48,6 +48,15 @@ describe('tus Upload-Metadata', () => {
     expect(refusal({ ...ok, filename: 'x'.repeat(1025) })).toMatch(/longer than 1024/);
   });
 
+  it('refuses names that display as something else: bidi overrides, terminal escapes, C1 controls', () => {
+    expect(refusal({ ...ok, filename: 'invoice\u202efdp.exe' })).toMatch(/filename must not contain bidirectional formatting characters \(U\+202E/);
+    for (const filename of ['cam\u2066 1.dav', 'red\u001b[31m.dav', 'bell\u0007.dav', 'csi\u009b31m.dav', 'del\u007f.dav', 'half\ud800.dav']) {
+      expect(refusal({ ...ok, filename })).toMatch(/^filename must/);
+    }
+    // Right-to-left scripts are names like any other.
+    expect(parseUploadMetadata({ ...ok, filename: 'تسجيل-الكاميرا.mp4' }).filename).toBe('تسجيل-الكاميرا.mp4');
+  });
+
   it('refuses malformed hashes, unknown keys, a bad case id and a bad empty flag', () => {
     expect(refusal({ ...ok, sha256: 'abc' })).toMatch(/sha256 must be 64 hexadecimal/);
     expect(refusal({ ...ok, sha1: 'z'.repeat(40) })).toMatch(/sha1 must be 40/);

@@ -1,4 +1,4 @@
-import { AppError, canonicalUuid, isUuid, type HashAlgorithm } from '../core/index.js';
+import { AppError, canonicalUuid, isUuid, textProblem, type HashAlgorithm } from '../core/index.js';
 
 /** What a client says about a file when it starts an upload (tus Upload-Metadata). */
 export interface UploadDeclaration {
@@ -42,8 +42,9 @@ export function parseUploadMetadata(meta: Record<string, string | null | undefin
   const filename = (meta.filename ?? '').normalize('NFC');
   if (!filename) throw bad('Upload-Metadata must give the file name: filename');
   if (filename.length > 1024) throw bad('filename is longer than 1024 characters');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(filename)) throw bad('filename contains control characters');
+  // The shared text rule: no control characters, no bidi overrides (`invoice\u202Efdp.exe` shows as `invoiceexe.pdf`).
+  const problem = textProblem(filename);
+  if (problem) throw bad(`filename ${problem}`);
   const segments = filename.split(/[\\/]/);
   if (/^([\\/]|[A-Za-z]:)/.test(filename) || segments.some((s) => s === '..' || s === '.' || s === '')) {
     throw bad('filename must be a plain name or a relative path without "..", "." or empty segments');

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@n
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { assertPasswordAcceptable, AuthService, PASSWORD_MAX_LENGTH, UsersService, type Principal } from '../../../libs/identity/index.js';
-import { AppError } from '../../../libs/core/index.js';
+import { AppError, safeText } from '../../../libs/core/index.js';
 import { ApiZodBody } from '../validation.js';
 import { Ctx, CurrentUser, Public } from './request-context.js';
 import type { RequestContext } from '../../../libs/identity/index.js';
@@ -10,7 +10,7 @@ import type { RequestContext } from '../../../libs/identity/index.js';
 const loginSchema = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
 const refreshSchema = z.strictObject({ refreshToken: z.string().min(1).max(200) });
 const apiTokenSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: safeText(100),
   // Tokens always expire: AUTH_API_TOKEN_DEFAULT_DAYS unless asked for.
   expiresInDays: z.number().int().min(1).max(366).optional(),
 });

@@ -1,6 +1,6 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import { AppError } from '../../../libs/core/index.js';
+import { AppError, textProblem } from '../../../libs/core/index.js';
 import { JUSTIFICATION_CODES, type Justification, type JustificationCode } from '../../../libs/custody/index.js';
 import type { Principal, RequestContext, Role } from '../../../libs/identity/index.js';
 
@@ -42,5 +42,8 @@ export const JustificationHeader = createParamDecorator((_: unknown, ctx: Execut
   if (t.length < 5 || t.length > 500) {
     throw new AppError('INVALID_JUSTIFICATION', 'X-Justification-Text must say why, in 5 to 500 characters', 400);
   }
+  // Header values arrive as Latin-1: C1 controls (U+0080-U+009F, e.g. the CSI escape) can still get in.
+  const problem = textProblem(t);
+  if (problem) throw new AppError('INVALID_JUSTIFICATION', `X-Justification-Text ${problem}`, 400);
   return { code: code as JustificationCode, text: t };
 });

@@ -2,12 +2,13 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/co
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { AccountsService, PASSWORD_MAX_LENGTH, ROLES, UsersService, type Principal, type RequestContext } from '../../../libs/identity/index.js';
+import { safeText } from '../../../libs/core/index.js';
 import { ApiZodBody } from '../validation.js';
 import { Ctx, CurrentUser, Roles } from './request-context.js';
 
 const createUserSchema = z.strictObject({
   username: z.string().regex(/^[a-z][a-z0-9._-]{2,63}$/, { message: 'must be 3-64 lower-case letters, digits, . _ - starting with a letter' }),
-  displayName: z.string().trim().min(1).max(200),
+  displayName: safeText(200),
   role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
   // Length, the common-password deny-list and the username rule are checked by the service.
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
