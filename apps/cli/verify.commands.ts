@@ -8,11 +8,13 @@ import {
   CASE_LOG_FORMAT,
   generateSignerKey,
   parseVerifierKey,
+  parseWitnessKeys,
   verifierKeyFromSigner,
   verifyCaseLog,
   type CaseLogHeader,
   type CaseLogLine,
   type VerifierKey,
+  type WitnessKey,
 } from '../../libs/ledger/index.js';
 import { ApiClient } from './api-client.js';
 import { justificationHeaders, resolveCase } from './cases.commands.js';
@@ -24,7 +26,7 @@ import { createObjectStore } from '../../libs/storage/index.js';
  * key itself or the API's JSON answer for it. Never derived from a signing key: the check must not
  * need the secret it checks.
  */
-function verifierKeyFrom(opts: { key?: string; keyFile?: string }, fromEnvironment: string | undefined): VerifierKey {
+export function verifierKeyFrom(opts: { key?: string; keyFile?: string }, fromEnvironment: string | undefined): VerifierKey {
   if (opts.key !== undefined && opts.keyFile !== undefined) throw new AppError('INVALID_ARGUMENTS', 'Give the verifier key with --key or --key-file, not both');
   const file = opts.keyFile ?? (opts.key?.startsWith('@') ? opts.key.slice(1) : undefined);
   let text = file === undefined ? (opts.key ?? fromEnvironment) : undefined;
@@ -53,6 +55,39 @@ function verifierKeyFrom(opts: { key?: string; keyFile?: string }, fromEnvironme
   }
 }
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * The witnesses a verifier trusts (--witness-key, repeatable; each a verifier key or @file of keys)
+ * and how many of them must have cosigned (--require-witnesses; default all given). Undefined when none are asked for.
+ */
+export function witnessRequirement(opts: { witnessKey?: string[]; requireWitnesses?: string }): { keys: WitnessKey[]; required: number } | undefined {
+  const texts = (opts.witnessKey ?? []).map((k) => {
+    if (!k.startsWith('@')) return k;
+    try {
+      return readFileSync(k.slice(1), 'utf8');
+    } catch (e) {
+      throw new AppError('FILE_UNREADABLE', `Cannot read ${k.slice(1)} (${(e as Error).message})`);
+    }
+  });
+  let keys: WitnessKey[];
+  try {
+    keys = parseWitnessKeys(texts);
+  } catch (e) {
+    throw new AppError('INVALID_WITNESS_KEY', `Not a witness verifier key: ${(e as Error).message}`);
+  }
+  if (opts.requireWitnesses === undefined) return keys.length ? { keys, required: keys.length } : undefined;
+  const required = Number(opts.requireWitnesses);
+  if (!Number.isSafeInteger(required) || required < 1) throw new AppError('INVALID_ARGUMENTS', '--require-witnesses must be a whole number, at least 1');
+  if (required > keys.length) {
+    throw new AppError('INVALID_ARGUMENTS', `--require-witnesses ${required} needs at least ${required} witness keys (--witness-key), ${keys.length} given: a verifier counts only witnesses it trusts`);
+  }
+  return { keys, required };
+}
+
+const WITNESS_KEY_HELP = "a witness's verifier key (cosignature/v1, as dems witness init prints it) from a source you trust, or @file of keys; repeat for each witness";
+const REQUIRE_WITNESSES_HELP = 'how many of the given witnesses must have cosigned (default: all given)';
+
 /** Ledger checks: the whole ledger next to the database and storage, or an exported case log offline. */
 export function registerVerifyCommands(program: Command): void {
   const verify = program.command('verify').description('check the custody ledger');
@@ -64,23 +99,35 @@ export function registerVerifyCommands(program: Command): void {
     )
     .option('--key <verifierKey>', 'the ledger verifier key (name+id+key), or @file holding it; default DEMS_LEDGER_PUBLIC_KEY. Get it from a trusted source (GET /api/v1/ledger/public-key when the service was known good)')
     .option('--key-file <file>', 'a file holding the verifier key, or the JSON answer of GET /api/v1/ledger/public-key')
+    .option('--witness-key <verifierKey>', WITNESS_KEY_HELP, collect)
+    .option('--require-witnesses <k>', REQUIRE_WITNESSES_HELP)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { key?: string; keyFile?: string; json?: boolean }) => {
+    .action(async (opts: { key?: string; keyFile?: string; witnessKey?: string[]; requireWitnesses?: string; json?: boolean }) => {
       const config = loadVerifierConfig();
       const key = verifierKeyFrom(opts, config.DEMS_LEDGER_PUBLIC_KEY);
+      const witnesses = witnessRequirement(opts);
       const ds = createDataSource(config);
       const store = createObjectStore(config);
       await ds.initialize();
       try {
-        const result = await verifyLedger(ds, key, { published: publishedCheckpoints(store, key) });
+        const result = await verifyLedger(ds, key, { published: publishedCheckpoints(store, key), witnesses });
+        const w = result.witnessed;
         if (opts.json) console.log(JSON.stringify(result, null, 2));
         else if (result.ok) {
           console.log(
             `ledger OK: ${result.events} events, ${result.checkpointsChecked} signed checkpoint(s) in the database and ${result.publishedChecked} published in storage match, root ${result.root} (${Math.round(result.eventsPerSecond)} events/s)`,
           );
+          if (w) {
+            console.log(
+              `witnessed: the checkpoint at size ${w.size} is cosigned by ${w.witnesses.length} of the given witnesses (${w.witnesses.join(', ')}; ${w.required} required)` +
+                (w.eventsAfter ? `; the ${w.eventsAfter} event(s) after it are not yet witnessed` : ''),
+            );
+          }
           if (!result.publishedChecked && result.events) {
             console.log(`note: no checkpoint is published under ${result.publishedLocation}, so nothing outside the database vouches for these events (is this the ledger's key?)`);
           }
+        } else if (result.problem?.unwitnessed) {
+          console.log(`ledger NOT WITNESSED: every event and checkpoint matched, but ${result.problem!.reason}`);
         } else {
           const p = result.problem!;
           const where =
@@ -98,19 +145,23 @@ export function registerVerifyCommands(program: Command): void {
     .command('case-log <file>')
     .description('check an exported case log offline: its signed extent (event count and chain head), every event against its chain and the signed checkpoint (needs only the ledger public key)')
     .requiredOption('--key <verifierKey>', 'the ledger verifier key (name+id+key), or @file holding it; get it from a trusted source, not from the log file')
+    .option('--witness-key <verifierKey>', WITNESS_KEY_HELP, collect)
+    .option('--require-witnesses <k>', REQUIRE_WITNESSES_HELP)
     .option('--json', 'machine-readable output')
-    .action((file: string, opts: { key: string; json?: boolean }) => {
+    .action((file: string, opts: { key: string; witnessKey?: string[]; requireWitnesses?: string; json?: boolean }) => {
       const key = opts.key.startsWith('@') ? readFileSync(opts.key.slice(1), 'utf8').trim() : opts.key.trim();
+      const witnesses = witnessRequirement(opts);
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
       } catch (e) {
         throw new ApiError(0, 'FILE_UNREADABLE', `Cannot read ${file} (${(e as Error).message})`);
       }
-      const result = verifyCaseLog(text, key);
+      const result = verifyCaseLog(text, key, { witnesses });
       if (opts.json) console.log(JSON.stringify(result, null, 2));
       else if (result.ok) {
         console.log(`case log OK: case ${result.summary!.caseId}, all ${result.events} events the export signed (ending in ${result.summary!.head}), chained and included in the log signed at size ${result.treeSize}`);
+        if (result.witnessed) console.log(`witnessed: the log at size ${result.witnessed.size} is cosigned by ${result.witnessed.witnesses.join(', ')}`);
       } else console.log(`case log BROKEN at line ${result.line}: ${result.reason}`);
       process.exitCode = result.ok ? 0 : 1;
     });
@@ -122,7 +173,13 @@ export function registerVerifyCommands(program: Command): void {
     .requiredOption('--out <file>', 'where to write it')
     .option('--reason-code <code>', 'justification code')
     .option('--reason <text>', 'justification text')
-    .action(async (ref: string, opts: { out: string; reasonCode?: string; reason?: string }) => {
+    .option('--witnesses <k>', "wait until k of the service's witnesses have cosigned the export's checkpoint or a later one, and add it with its consistency proof (for dems verify case-log --require-witnesses)")
+    .option('--wait <seconds>', 'how long to wait for the witnesses', '600')
+    .action(async (ref: string, opts: { out: string; reasonCode?: string; reason?: string; witnesses?: string; wait: string }) => {
+      const k = opts.witnesses === undefined ? 0 : Number(opts.witnesses);
+      if (!Number.isSafeInteger(k) || k < 0) throw new AppError('INVALID_ARGUMENTS', '--witnesses must be a whole number');
+      const wait = Number(opts.wait);
+      if (!Number.isFinite(wait) || wait < 0) throw new AppError('INVALID_ARGUMENTS', '--wait must be a number of seconds');
       const api = new ApiClient();
       const { id } = await resolveCase(api, ref);
       const { body } = await api.get<{ header: CaseLogHeader; events: CaseLogLine[] }>(`/api/v1/cases/${id}/events/export`, { headers: justificationHeaders(opts) });
@@ -130,9 +187,42 @@ export function registerVerifyCommands(program: Command): void {
         const format = typeof body.header?.format === 'string' ? ` in format ${body.header.format}, where this dems writes ${CASE_LOG_FORMAT} (update the one that is older)` : '';
         throw new ApiError(0, 'UNEXPECTED_ANSWER', `The API did not answer with a case log${format}`);
       }
-      writeFileSync(opts.out, [body.header, ...body.events].map((l) => JSON.stringify(l)).join('\n') + '\n', { mode: 0o600 });
+      const write = () => writeFileSync(opts.out, [body.header, ...body.events].map((l) => JSON.stringify(l)).join('\n') + '\n', { mode: 0o600 });
+      write();
       console.log(`wrote ${body.events.length} events to ${opts.out} (checkpoint signed by ${body.header.verifierKey.split('+')[0]})`);
+      if (k > 0) {
+        const size = Number(/\n(\d+)\n/.exec(body.header.checkpoint)?.[1]);
+        body.header.witnessed = await awaitWitnesses(api, size, k, wait);
+        write();
+        console.log(`added the witnessed checkpoint at size ${/\n(\d+)\n/.exec(body.header.witnessed.checkpoint)?.[1]} (${k} or more cosignatures) to ${opts.out}`);
+      }
     });
+
+  /**
+   * Waits until the checkpoint at `size`, or the latest (which extends it), carries k cosignatures
+   * the service accepted, and returns it with the consistency proof from `size`. The verifier
+   * checks everything again with the witness keys it trusts; this only decides when to stop waiting.
+   */
+  async function awaitWitnesses(api: ApiClient, size: number, k: number, waitSeconds: number): Promise<{ checkpoint: string; consistency: string[] }> {
+    type View = { treeSize: number; note: string; cosignatures?: unknown[] };
+    const deadline = Date.now() + waitSeconds * 1000;
+    let best = 0;
+    for (;;) {
+      const candidates = [(await api.get<View>(`/api/v1/ledger/checkpoint`, { auth: false })).body, (await api.get<View>(`/api/v1/ledger/checkpoints/${size}`, { auth: false })).body];
+      for (const cp of candidates) {
+        const n = cp.cosignatures?.length ?? 0;
+        best = Math.max(best, n);
+        if (cp.treeSize < size || n < k) continue;
+        const consistency =
+          cp.treeSize === size ? [] : (await api.get<{ proof: string[] }>(`/api/v1/ledger/proofs/consistency`, { auth: false, query: { from: size, to: cp.treeSize } })).body.proof;
+        return { checkpoint: cp.note, consistency };
+      }
+      if (Date.now() >= deadline) {
+        throw new AppError('WITNESSES_NOT_IN_TIME', `after ${waitSeconds} s no checkpoint from size ${size} on has ${k} witness cosignatures (at most ${best}); the file was written without them`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2000, Math.max(0, deadline - Date.now()))));
+    }
+  }
 
   const admin = program.commands.find((c) => c.name() === 'admin');
   (admin ?? program)
