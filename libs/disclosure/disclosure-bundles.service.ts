@@ -129,6 +129,9 @@ export class DisclosureBundlesService {
       return { row, viaShare: true };
     }
     if (!row) throw bundleNotFound();
+    // Bundles are managed by members only (break-glass reading never reaches them): to anyone
+    // outside the case a bundle id says nothing, the same answer as for no bundle.
+    if (!(await one(this.ds, `SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2`, [row.case_id, actor.principal.userId]))) throw bundleNotFound();
     try {
       await this.access.resolve(actor.principal, row.case_id as string, 'disclosure.manage', { justification: actor.justification, context: actor.context });
     } catch (e) {

@@ -160,6 +160,15 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     await h.call('PUT', `/api/v1/cases/${caseId}/members/${spare.id}`, { token: who.oic.token, body: { caseRole: 'reviewer' } });
   };
 
+  let bundleId = '';
+  /** A disclosure bundle of the visible copy, requested once by the officer in the case. */
+  const ensureBundle = async () => {
+    if (bundleId) return;
+    const r = await h.call('POST', `/api/v1/cases/${caseId}/disclosure/bundles`, { token: who.oic.token, body: { evidenceFileIds: [hidden.copyId], audience: 'cps_and_defence' } });
+    expect(r.status).toBe(202);
+    bundleId = r.body.id as string;
+  };
+
   //                                oic  inv  ana  dis  rev  out  sup- sup+ aud- aud+ cps  adm  anon
   const ROWS: Row[] = [
     { method: 'GET', route: '/api/v1/me', path: () => '/api/v1/me', expect: e(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401) },
@@ -216,6 +225,19 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
       expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
       innerNotFound: true,
     },
+    // Disclosure (libs/disclosure): schedules and bundles are managed by the officer in the case and the disclosure officer.
+    { method: 'POST', route: '/api/v1/cases/{caseId}/disclosure/schedules', path: () => `/api/v1/cases/${caseId}/disclosure/schedules`, body: () => ({ schedule: 'MG6C', entries: [{ fields: { description: `Matrix item ${++n}`, location: 'Store' } }] }), expect: e(201, 403, 403, 201, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/disclosure/schedules', path: () => `/api/v1/cases/${caseId}/disclosure/schedules`, expect: e(200, 403, 403, 200, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/disclosure/schedules/{schedule}/{version}', path: () => `/api/v1/cases/${caseId}/disclosure/schedules/MG6C/latest`, expect: e(200, 403, 403, 200, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'POST', route: '/api/v1/cases/{caseId}/disclosure/bundles', path: () => `/api/v1/cases/${caseId}/disclosure/bundles`, body: () => ({ evidenceFileIds: [hidden.copyId], audience: 'cps_and_defence' }), expect: e(202, 403, 403, 202, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/disclosure/bundles', path: () => `/api/v1/cases/${caseId}/disclosure/bundles`, expect: e(200, 403, 403, 200, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/disclosure/signing-key', path: () => '/api/v1/disclosure/signing-key', expect: e(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200) },
+    { method: 'GET', route: '/api/v1/disclosure/bundles', path: () => '/api/v1/disclosure/bundles', expect: e(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401) },
+    // A bundle by id: to anyone outside its case (the CPS without a live share too) it is unknown; no worker runs here, so it stays queued (409 to share or download).
+    { method: 'GET', route: '/api/v1/disclosure/bundles/{bundleId}', path: () => `/api/v1/disclosure/bundles/${bundleId}`, before: ensureBundle, expect: e(200, 403, 403, 200, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
+    { method: 'POST', route: '/api/v1/disclosure/bundles/{bundleId}/shares', path: () => `/api/v1/disclosure/bundles/${bundleId}/shares`, before: ensureBundle, body: () => ({ recipientId: who.cps.id, expiresAt: '2099-01-01T00:00:00Z' }), expect: e(409, 403, 403, 409, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
+    { method: 'DELETE', route: '/api/v1/disclosure/bundles/{bundleId}/shares/{shareId}', path: () => `/api/v1/disclosure/bundles/${bundleId}/shares/00000000-0000-4000-8000-000000000000`, before: ensureBundle, expect: e(404, 403, 403, 404, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/disclosure/bundles/{bundleId}/download', path: () => `/api/v1/disclosure/bundles/${bundleId}/download`, before: ensureBundle, expect: e(409, 403, 403, 409, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/audit/events', path: () => `/api/v1/audit/events?caseId=${caseId}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 401) },
   ];
 
