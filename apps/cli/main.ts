@@ -8,6 +8,7 @@ import { registerAuthCommands } from './auth.commands.js';
 import { registerCaseCommands } from './cases.commands.js';
 import { registerIngestCommands } from './ingest.commands.js';
 import { registerVerifyCommands } from './verify.commands.js';
+import { registerMediaCommands } from './media.commands.js';
 import { registerDisclosureCommands } from './disclosure.commands.js';
 import { registerWitnessCommands } from './witness.commands.js';
 import { SERVICE_VERSION } from '../api/version.js';
@@ -34,6 +35,7 @@ registerCaseCommands(program);
 registerIngestCommands(program);
 registerAdminCommands(program);
 registerVerifyCommands(program);
+registerMediaCommands(program);
 registerDisclosureCommands(program);
 registerWitnessCommands(program);
 

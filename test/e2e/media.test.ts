@@ -11,6 +11,7 @@ import { WorkingCopiesService, type MediaView } from '../../libs/evidence/index.
 import { createObjectStore, hashStoredObject, type S3ObjectStore } from '../../libs/storage/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
 import { fixturePath } from '../support/fixtures.js';
+import { CLI, cliOptions } from '../support/test-env.js';
 import { tusUpload, uploadIdOf } from '../support/tus.js';
 
 const run = promisify(execFile);
@@ -198,6 +199,18 @@ describe('media: working copies of sealed originals (real API, worker, ffmpeg, P
     // Without a reason, no bytes.
     const noReason = await fetch(`${h.base}/api/v1/cases/${caseId}/exhibits/${files['sample_h264.ts'].exhibitId}/files/${files['sample_h264.ts'].id}/derivatives/${wc.id}/content`, { headers: { authorization: `Bearer ${oic.token}` } });
     expect(noReason.status).toBe(400);
+  });
+
+  it('dems media status lists every file with its state; dems media retry queues a failed one again', async () => {
+    const env = { DEMS_API_URL: h.base, DEMS_TOKEN: oic.token, DEMS_CONFIG_DIR: dir };
+    const status = await run('node', [CLI, 'media', 'status', caseId, '--reason', 'checking the working copies', '--json'], cliOptions(env));
+    const listed = JSON.parse(status.stdout) as { filename: string; state: string; derivatives: unknown[] }[];
+    expect(listed.map((f) => f.filename).sort()).toEqual(INPUTS.map(([name]) => name).sort());
+    expect(listed.find((f) => f.filename === 'sample_h264.ts')).toMatchObject({ state: 'ready' });
+    const table = await run('node', [CLI, 'media', 'status', caseId, '--reason', 'checking the working copies'], cliOptions(env)).catch((e) => e as { stdout: string });
+    expect(table.stdout).toMatch(/sample_h264\.ts.*video.*ready/);
+    const retried = await run('node', [CLI, 'media', 'retry', caseId, files['sample_malformed_free_box.mp4'].id], cliOptions(env));
+    expect(retried.stdout).toMatch(/queued again/);
   });
 
   it('retries a failed file on request, and refuses to retry a ready one', async () => {
