@@ -5,7 +5,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import type { AppConfig } from '../../libs/config/index.js';
+import type { NextFunction, Request, Response } from 'express';
+import { apiDocsEnabled, type AppConfig } from '../../libs/config/index.js';
 import { initOrClose } from '../../libs/core/index.js';
 import { AppModule } from './app.module.js';
 import { SERVICE_VERSION } from './version.js';
@@ -21,19 +22,28 @@ export async function createApi(config: AppConfig, options: { shutdownHooks?: bo
   app.useLogger(app.get(Logger));
   if (config.TRUST_PROXY) app.set('trust proxy', true);
   app.disable('x-powered-by');
+  const docs = apiDocsEnabled(config);
   app.use(
     helmet({
-      // The Swagger UI needs its inline bootstrap script; everything else keeps helmet's defaults.
-      // Over plain HTTP (development) asking browsers to upgrade would break every asset load.
+      // The Swagger UI needs its inline bootstrap script (only where it is served); everything
+      // else keeps helmet's defaults. Over plain HTTP (development) asking browsers to upgrade
+      // would break every asset load.
       contentSecurityPolicy: {
         directives: {
-          'script-src': ["'self'", "'unsafe-inline'"],
+          'script-src': docs ? ["'self'", "'unsafe-inline'"] : ["'self'"],
           'upgrade-insecure-requests': config.PUBLIC_URL.startsWith('https:') ? [] : null,
         },
       },
       strictTransportSecurity: config.PUBLIC_URL.startsWith('https:'),
     }),
   );
+  // Every answer is about evidence, people or the service's state, and must not be kept by a
+  // browser or a shared cache (OWASP ASVS 8.2.1): no-store on all of them, errors, uploads and
+  // health included (a cached health answer would only mislead a probe).
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   // Request bodies are small JSON documents; evidence bytes arrive by tus, never in a JSON body.
   app.useBodyParser('json', { limit: config.API_BODY_LIMIT });
   app.useBodyParser('urlencoded', { limit: config.API_BODY_LIMIT, extended: false });
@@ -41,6 +51,13 @@ export async function createApi(config: AppConfig, options: { shutdownHooks?: bo
   app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });
   if (options.shutdownHooks !== false) app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 
+  if (docs) setupApiDocs(app);
+  await initOrClose(app);
+  return app;
+}
+
+/** The OpenAPI UI and document (API_DOCS_ENABLED; off in production unless turned on). */
+function setupApiDocs(app: INestApplication): void {
   const doc = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -51,8 +68,6 @@ export async function createApi(config: AppConfig, options: { shutdownHooks?: bo
       .build(),
   );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
-  await initOrClose(app);
-  return app;
 }
 
 export async function startApi(config: AppConfig): Promise<INestApplication> {

@@ -249,6 +249,7 @@ export class CasesService {
       if (!MEMBER_ROLES.has(user.role)) {
         throw new AppError('MEMBER_ROLE_NOT_ALLOWED', `A ${user.role} cannot be a member of a case (CPS users see shared material; auditors open cases with a reason)`, 400);
       }
+      await this.assertOfficerRemains(tx, caseId, userId, caseRole);
       const previous = await one<{ case_role: string }>(tx, `SELECT case_role FROM case_members WHERE case_id = $1 AND user_id = $2`, [caseId, userId]);
       await tx.query(
         `INSERT INTO case_members (case_id, user_id, case_role, added_by) VALUES ($1, $2, $3, $4)
@@ -276,11 +277,36 @@ export class CasesService {
   async removeMember(principal: Principal, caseId: string, userId: string, context: RequestContext): Promise<void> {
     await this.ds.transaction(async (tx) => {
       await this.access.resolve(principal, caseId, 'members.manage', { context, tx });
-      if (userId === principal.userId) throw new AppError('CANNOT_REMOVE_SELF', 'Hand the case to another officer before leaving it', 400);
+      if (isUuid(userId)) await this.assertOfficerRemains(tx, caseId, userId, null);
       const removed = isUuid(userId) ? await affected(tx, `DELETE FROM case_members WHERE case_id = $1 AND user_id = $2`, [caseId, userId]) : 0;
       if (!removed) throw new AppError('MEMBER_NOT_FOUND', 'That user is not a member of this case', 404);
       await recordCustodyEvent(tx, { type: 'case.member_removed', operation: 'alteration', caseId, actor: principal, object: { type: 'case_member', id: userId }, context });
     });
+  }
+
+  /**
+   * A case always keeps an officer in the case, or nobody could manage its members again: the
+   * last one cannot step down to another role or leave (only they could do it, being the only
+   * one with members.manage). Changes to a case's members wait on the case row, so two officers
+   * stepping down at once cannot both go.
+   */
+  private async assertOfficerRemains(tx: Queryable, caseId: string, userId: string, newRole: CaseRole | null): Promise<void> {
+    await tx.query(`SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, [caseId]);
+    if (newRole === 'officer_in_case') return;
+    const current = await one<{ case_role: string }>(tx, `SELECT case_role FROM case_members WHERE case_id = $1 AND user_id = $2`, [caseId, userId]);
+    if (current?.case_role !== 'officer_in_case') return;
+    const others = (await one<{ n: number }>(
+      tx,
+      `SELECT count(*)::int AS n FROM case_members WHERE case_id = $1 AND case_role = 'officer_in_case' AND user_id <> $2`,
+      [caseId, userId],
+    ))!.n;
+    if (!others) {
+      throw new AppError(
+        'LAST_OFFICER_IN_CASE',
+        'The case would be left without an officer in the case: make another member officer in the case first, then step down or leave',
+        409,
+      );
+    }
   }
 
   /** One case; with the reader's access, `counts.exhibits` counts only the exhibits they may see. */

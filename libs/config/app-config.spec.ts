@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { generateSignerKey, verifierKeyFromSigner } from '../ledger/checkpoint.js';
 import { generateWitnessKey, witnessKeyFromSigner } from '../ledger/cosignature.js';
-import { ConfigError, loadConfig, loadCliConfig } from './app-config.js';
+import { apiDocsEnabled, ConfigError, loadConfig, loadCliConfig } from './app-config.js';
 
 const PUBLISHED_JWT = 'dev-only-secret-change-me-0123456789abcdef';
 const PUBLISHED_LEDGER = 'PRIVATE+KEY+dems.dev.local/ledger+c497631e+AdrY2JlYiIlmqHmHAYbiQ7pvVv3dbgNTA3/1Hv6H1g2m';
@@ -35,6 +35,15 @@ describe('loadConfig', () => {
     expect(c.S3_BUCKET_ORIGINALS).toBe('dems-originals');
     expect(c.NODE_ENV).toBe('development');
     expect(c.DEMO_ADMIN_PASSWORD).toBeUndefined();
+  });
+
+  it('serves the OpenAPI UI by default in development and test, never by default in production', () => {
+    expect(apiDocsEnabled(loadConfig(minimal))).toBe(true);
+    expect(apiDocsEnabled(loadConfig({ ...minimal, NODE_ENV: 'test' }))).toBe(true);
+    expect(apiDocsEnabled(loadConfig({ ...minimal, NODE_ENV: 'production' }))).toBe(false);
+    expect(apiDocsEnabled(loadConfig({ ...minimal, NODE_ENV: 'production', API_DOCS_ENABLED: 'true' }))).toBe(true);
+    expect(apiDocsEnabled(loadConfig({ ...minimal, API_DOCS_ENABLED: 'false' }))).toBe(false);
+    expect(problems({ ...minimal, API_DOCS_ENABLED: 'sometimes' })).toEqual([{ variable: 'API_DOCS_ENABLED', problem: 'must be true or false' }]);
   });
 
   it('names every missing required variable', () => {

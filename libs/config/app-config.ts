@@ -88,6 +88,9 @@ export const configSchema = z.object({
     .regex(/^\d+(b|kb|mb)$/i, { message: 'must be a size such as 512kb or 1mb' })
     .default('1mb'),
   TRUST_PROXY: bool.default(false),
+  // The OpenAPI UI and document (/api/docs, /api/docs-json): unset means on in development and
+  // test, off in production (apiDocsEnabled), where the API's map is not handed to anyone who asks.
+  API_DOCS_ENABLED: bool.optional(),
   SHUTDOWN_TIMEOUT_MS: int(1000, 600000).default(30000),
 
   DATABASE_URL: url(['postgres', 'postgresql']),
@@ -209,6 +212,11 @@ export const configSchema = z.object({
 }, { when: (payload) => !payload.issues.some((i) => String(i.path?.[0]).startsWith('OIDC_')) });
 
 export type AppConfig = z.infer<typeof configSchema>;
+
+/** Whether the API serves its OpenAPI UI and document: API_DOCS_ENABLED, or by default everywhere but production. */
+export function apiDocsEnabled(c: Pick<AppConfig, 'API_DOCS_ENABLED' | 'NODE_ENV'>): boolean {
+  return c.API_DOCS_ENABLED ?? c.NODE_ENV !== 'production';
+}
 
 /** Names of every variable the service reads; the compose test checks docker's environment against it. */
 export const CONFIG_VARIABLES = Object.keys(configSchema.shape) as (keyof AppConfig)[];

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { randomBytes } from 'node:crypto';
-import { CONFIG_VARIABLES, isPublishedSecret, loadConfig } from '../../libs/config/index.js';
+import { apiDocsEnabled, CONFIG_VARIABLES, isPublishedSecret, loadConfig } from '../../libs/config/index.js';
 import { generateSignerKey } from '../../libs/ledger/index.js';
 
 // No Docker engine runs where the tests run, so the compose file and Dockerfile are checked as
@@ -80,6 +80,14 @@ describe('docker/compose.yaml', () => {
       expect(text).not.toMatch(new RegExp(`\\$\\{${name}:?-`));
     }
     expect(text.split(/\s+/).filter((word) => isPublishedSecret(word.replace(/^\$\{[A-Z_]+:-|\}$/g, '')))).toEqual([]);
+  });
+
+  it('keeps the OpenAPI UI off unless the operator turns it on, and says so in .env.example and the schema alike', () => {
+    const env = resolve(compose.services.api.environment ?? {});
+    expect(env.API_DOCS_ENABLED).toBe('false');
+    expect(apiDocsEnabled(loadConfig(env))).toBe(false);
+    expect(readFileSync('docker/compose.yaml', 'utf8')).toMatch(/API_DOCS_ENABLED: \$\{API_DOCS_ENABLED:-false\}/);
+    expect(readFileSync('.env.example', 'utf8')).toMatch(/^API_DOCS_ENABLED=$/m);
   });
 
   it('starts api and worker only after migrations succeeded', () => {

@@ -45,6 +45,28 @@ const TUS_HEADER_RULES: [string, (v: string) => boolean, string][] = [
 ];
 
 /**
+ * tus sets CORS headers on every answer (Access-Control-Expose-Headers always; Allow-Methods,
+ * Allow-Headers and Max-Age on OPTIONS). The API is for same-origin clients and tools, so they
+ * are dropped as the answer's head is written, whatever tus put in it.
+ */
+function withoutCors(res: ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
+  res.writeHead = ((status: number, ...rest: unknown[]) => writeHead(status, ...rest.map(stripCors))) as ServerResponse['writeHead'];
+}
+
+const isCors = (name: unknown) => /^access-control-/i.test(String(name));
+function stripCors(headers: unknown): unknown {
+  if (Array.isArray(headers)) {
+    if (headers.length && Array.isArray(headers[0])) return headers.filter(([name]) => !isCors(name));
+    const flat: unknown[] = [];
+    for (let i = 0; i < headers.length; i += 2) if (!isCors(headers[i])) flat.push(headers[i], headers[i + 1]);
+    return flat;
+  }
+  if (headers && typeof headers === 'object') return Object.fromEntries(Object.entries(headers).filter(([name]) => !isCors(name)));
+  return headers;
+}
+
+/**
  * The tus server refuses a missing Tus-Resumable or a malformed tus header itself, with a plain
  * sentence and no way for us to shape it. The same rules are checked first here, so those
  * refusals are the API's usual `{code, message}` with the same status as tus gives.
@@ -117,6 +139,9 @@ export class TusUploadServer implements OnApplicationShutdown {
       lockDrainTimeout: Math.min(1000, Math.floor((config.INGEST_LOCK_WAIT_SECONDS * 1000) / 6)),
       maxSize: config.INGEST_MAX_FILE_SIZE_GB * 1024 ** 3,
       respectForwardedHeaders: config.TRUST_PROXY,
+      // Same origin only, like the rest of the API (which sends no CORS headers): tus would
+      // otherwise answer Access-Control-Allow-Origin: * to any web page.
+      allowedOrigins: () => false,
       disableTerminationForFinishedUploads: true,
       postReceiveInterval: 1000,
       // The upload id is a fresh UUID (never from the client); the object key is derived from it.
@@ -159,7 +184,14 @@ export class TusUploadServer implements OnApplicationShutdown {
   /** Runs the tus server for one request on behalf of a signed-in caller. */
   handle(caller: Caller, req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkTusHeaders(req);
+    withoutCors(res);
     return this.caller.run(caller, () => this.server.handle(req, res));
+  }
+
+  /** tus discovery (OPTIONS): versions, extensions and the largest size, for anyone; no CORS either. */
+  discover(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    withoutCors(res);
+    return this.server.handle(req, res);
   }
 
   /** Whether an upload's bytes are all in storage (for uploads whose completion was not recorded). */

@@ -60,14 +60,14 @@ export class UploadsController {
   @Public()
   @ApiExcludeEndpoint()
   discover(@Req() req: Request, @Res() res: Response) {
-    return this.tus.server.handle(req, res);
+    return this.tus.discover(req, res);
   }
 
   @Options(':uploadId')
   @Public()
   @ApiExcludeEndpoint()
   discoverOne(@Req() req: Request, @Res() res: Response) {
-    return this.tus.server.handle(req, res);
+    return this.tus.discover(req, res);
   }
 
   @Get(':uploadId')
