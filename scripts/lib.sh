@@ -19,10 +19,19 @@ apt_install() { # packages...
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# Any Node.js that can run npm starts the set-up; the project then runs on the Node.js version
+# pinned in package-lock.json (the `node` package: Node 24 LTS), put first on PATH by
+# use_locked_node once the packages are installed, so development, tests, CI and the image agree.
 node_check() {
-  command -v node >/dev/null || die "Node.js 20.19 or newer is required (https://nodejs.org or Debian's nodejs)."
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
-    || die "Node.js $(node -v) is too old: 20.19 or newer is required (Nest 12 relies on require(esm))."
+  command -v node >/dev/null && command -v npm >/dev/null \
+    || die "Node.js and npm are required to start (any version from 20; the project then installs and uses its own Node 24 from package-lock.json)."
+}
+
+use_locked_node() {
+  export PATH="$ROOT/node_modules/.bin:$PATH"
+  hash -r
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 24 ? 0 : 1)' \
+    || die "node_modules/.bin/node is not Node 24 ($(node -v)): run npm ci"
 }
 
 # ffmpeg/ffprobe for media, ewf-tools for E01, clients to check the services; Swift for local S3.
@@ -69,6 +78,7 @@ ensure_node_modules() {
     echo "$want" > node_modules/.dems-lock-sha256
   fi
   flock -u 9
+  use_locked_node
 }
 
 # npm ci also insists on lock entries for other platforms' optional binaries; a registry mirror

@@ -114,6 +114,23 @@ describe('docker/Dockerfile', () => {
   });
 });
 
+describe('Node.js version', () => {
+  it('is the one pinned in package-lock.json, in the image and in engines', () => {
+    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { version?: string }> };
+    const pinned = lock.packages['node_modules/node']?.version;
+    expect(pinned).toMatch(/^24\.\d+\.\d+$/);
+    const dockerfile = readFileSync('docker/Dockerfile', 'utf8');
+    const froms = dockerfile.match(/^FROM node:(\S+?)-bookworm-slim/gm) ?? [];
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const f of froms) expect(f).toBe(`FROM node:${pinned}-bookworm-slim`);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string }; devDependencies: Record<string, string> };
+    expect(pkg.devDependencies.node).toBe(pinned);
+    expect(pkg.engines.node).toBe(`>=${pinned!.split('.').slice(0, 2).join('.')}`);
+    // The tests themselves run on it (npm test puts node_modules/.bin first on PATH).
+    expect(process.versions.node).toBe(pinned);
+  });
+});
+
 describe('.env.example', () => {
   it('documents every configuration variable and nothing else', () => {
     const keys = readFileSync('.env.example', 'utf8')

@@ -221,7 +221,8 @@ describe('ZIP-based extractions (UFDR, GrayKey, exports) inspected in place', ()
   describe('hostile archives end in a flag or a failed outcome, never a crash, a hang or a write', () => {
     it('flags traversal, absolute and odd names, hashes their bytes, and writes nothing anywhere', async () => {
       const tag = randomBytes(4).toString('hex');
-      const names = [`../../../../../../../../tmp/dems-evil-${tag}`, `/tmp/dems-abs-${tag}`, `..\\..\\dems-win-${tag}`, `ok/../../x-${tag}`, `C:/Windows/x-${tag}`, 'a/./b//c', 'clean/name.txt'];
+      // Hostile entry names on purpose.
+      const names = [`../../../../../../../../tmp/dems-evil-${tag}`, `/tmp/dems-abs-${tag}`, `..\\..\\dems-win-${tag}`, `ok/../../x-${tag}`, `C:/Windows/x-${tag}`, 'a/./b//c', 'clean/name.txt']; // standalone-repository: allow
       const zip = rawZip(names.map((name) => ({ name, data: Buffer.from(`payload for ${name}`) })));
       const { result, entries } = await inspect(await local('traversal.zip', zip));
       expect(result.outcome.status).toBe('verified_with_warnings');
