@@ -38,6 +38,8 @@ const FILE_MODE = 0o100644;
 export interface BundleSelection {
   items: BundleItemRef[];
   schedules: ScheduleType[];
+  /** Schedule version ids fixed at request time (older requests: the latest at build time). */
+  scheduleVersions?: Record<string, string>;
 }
 
 /**
@@ -130,7 +132,9 @@ export class BundleBuilder {
     const items = await this.resolveItems(caseId, selection.items).catch((e: unknown) => {
       throw e instanceof AppError ? new TerminalJobError(e.code, e.message) : e;
     });
-    const schedules = (await this.schedules.latestVersions(caseId)).filter((s) => selection.schedules.includes(s.schedule));
+    const schedules = selection.scheduleVersions
+      ? await Promise.all(Object.values(selection.scheduleVersions).map((id) => this.schedules.viewById(id)))
+      : (await this.schedules.latestVersions(caseId)).filter((s) => selection.schedules.includes(s.schedule));
     const breaches = audienceBreaches(audience, items, schedules.map((s) => s.schedule));
     if (breaches.length) throw new TerminalJobError('BUNDLE_AUDIENCE_REFUSED', `This bundle is not CPS-only, so it cannot hold MG6D material: ${breaches.join('; ')}`);
 

@@ -21,6 +21,8 @@ export const bundleRequestSchema = z.strictObject({
   evidenceFileIds: z.array(uuid).max(10000).default([]),
   schedules: z.array(z.enum(SCHEDULE_TYPES)).max(3).default([]),
   audience: z.enum(['cps_only', 'cps_and_defence']),
+  /** A supplementary bundle: only the files and schedule versions not in the case's latest ready bundle. */
+  supplementary: z.boolean().default(false),
 });
 export type BundleRequest = z.infer<typeof bundleRequestSchema>;
 
@@ -35,6 +37,7 @@ export interface BundleView {
   version: number;
   audience: string;
   state: string;
+  supplementaryTo: string | null;
   failure: { code: string; reason: string } | null;
   size: number | null;
   sha256: string | null;
@@ -74,19 +77,47 @@ export class DisclosureBundlesService {
     const fromExhibits = input.exhibitIds.length
       ? await rows<{ id: string }>(this.ds, `SELECT id FROM evidence_files WHERE case_id = $1 AND exhibit_id = ANY($2::uuid[]) AND state = 'sealed' ORDER BY created_at, id`, [caseId, input.exhibitIds])
       : [];
-    const ids = [...new Set([...fromExhibits.map((r) => r.id), ...input.evidenceFileIds])];
+    let ids = [...new Set([...fromExhibits.map((r) => r.id), ...input.evidenceFileIds])];
     if (!ids.length) throw new AppError('BUNDLE_EMPTY', 'Choose at least one sealed evidence file (exhibitIds or evidenceFileIds)', 400);
-    const selection: BundleSelection = { items: ids.map((evidenceFileId) => ({ kind: 'original' as const, evidenceFileId })), schedules: input.schedules };
+    // The schedule versions are fixed now, so the bundle holds what was asked for even if a schedule changes while it waits.
+    const latest = await rows<{ id: string; schedule: string }>(this.ds, `SELECT DISTINCT ON (schedule) id, schedule FROM disclosure_schedule_versions WHERE case_id = $1 ORDER BY schedule, version DESC`, [caseId]);
+    let scheduleVersions = Object.fromEntries(latest.filter((v) => (input.schedules as string[]).includes(v.schedule)).map((v) => [v.schedule, v.id]));
+    let supplementaryTo: string | null = null;
+    if (input.supplementary) {
+      // What the CPS already has: everything in the case's earlier ready bundles.
+      const earlier = await rows<{ id: string; selection: BundleSelection }>(this.ds, `SELECT id, selection FROM disclosure_bundles WHERE case_id = $1 AND state = 'ready' ORDER BY version DESC`, [caseId]);
+      if (!earlier.length) throw new AppError('NO_PREVIOUS_BUNDLE', 'A supplementary bundle follows a ready bundle; this case has none', 409);
+      const had = new Set(earlier.flatMap((b) => b.selection.items.map((i) => i.evidenceFileId)));
+      const sent = new Set(earlier.flatMap((b) => Object.values(b.selection.scheduleVersions ?? {})));
+      ids = ids.filter((id) => !had.has(id));
+      scheduleVersions = Object.fromEntries(Object.entries(scheduleVersions).filter(([, id]) => !sent.has(id)));
+      const prev = earlier[0];
+      if (!ids.length && !Object.keys(scheduleVersions).length) throw new AppError('NOTHING_NEW', 'Nothing chosen has changed since the previous bundle', 409);
+      supplementaryTo = prev.id;
+    }
+    const selection: BundleSelection = {
+      items: ids.map((evidenceFileId) => ({ kind: 'original' as const, evidenceFileId })),
+      schedules: Object.keys(scheduleVersions) as BundleSelection['schedules'],
+      scheduleVersions,
+    };
     // Checked now for a clear answer, and again by the builder.
     const items = await this.builder.resolveItems(caseId, selection.items);
-    const breaches = audienceBreaches(input.audience, items, input.schedules);
+    const breaches = audienceBreaches(input.audience, items, selection.schedules);
     if (breaches.length) throw new AppError('BUNDLE_AUDIENCE_REFUSED', `Only a CPS-only bundle may hold MG6D material: ${breaches.join('; ')}`, 422);
     const id = randomUUID();
     await this.ds.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`disclosure-bundle:${caseId}`]);
       const prev = await one<{ id: string; version: number }>(tx, `SELECT id, version FROM disclosure_bundles WHERE case_id = $1 ORDER BY version DESC LIMIT 1`, [caseId]);
       const version = (prev?.version ?? 0) + 1;
-      await tx.query(`INSERT INTO disclosure_bundles (id, case_id, version, audience, selection, created_by) VALUES ($1, $2, $3, $4, $5, $6)`, [id, caseId, version, input.audience, selection, actor.principal.userId]);
+      await tx.query(`INSERT INTO disclosure_bundles (id, case_id, version, audience, selection, supplementary_to, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+        id,
+        caseId,
+        version,
+        input.audience,
+        selection,
+        supplementaryTo,
+        actor.principal.userId,
+      ]);
       await recordCustodyEvent(tx, {
         type: 'disclosure.bundle_requested',
         operation: 'combination',
@@ -95,7 +126,7 @@ export class DisclosureBundlesService {
         object: { type: 'disclosure_bundle', id, version },
         justification: actor.justification,
         context: actor.context,
-        details: { audience: input.audience, evidenceFiles: ids, schedules: input.schedules },
+        details: { audience: input.audience, evidenceFiles: ids, schedules: scheduleVersions, supplementaryTo },
       });
     });
     await this.queues.enqueue('disclosure.build-bundle', { bundleId: id }, { jobId: `disclosure-bundle-${id}` });
@@ -247,6 +278,7 @@ function toView(r: Record<string, unknown>): BundleView {
     version: r.version as number,
     audience: r.audience as string,
     state: r.state as string,
+    supplementaryTo: (r.supplementary_to as string) ?? null,
     failure: r.failure_code ? { code: r.failure_code as string, reason: r.failure_reason as string } : null,
     size: r.size === null || r.size === undefined ? null : Number(r.size),
     sha256: (r.sha256 as string) ?? null,

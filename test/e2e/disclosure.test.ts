@@ -309,6 +309,27 @@ describe('disclosure: schedules, bundles, sharing, download and offline verifica
     expect(byte.ok || manifest.ok || edited.ok || truncated.ok).toBe(false);
   });
 
+  it('a supplementary bundle holds only what changed, says so, and the earlier one stays downloadable', async () => {
+    const nothing = await h.call('POST', `/api/v1/cases/${caseId}/disclosure/bundles`, { token: discloser.token, body: { exhibitIds: [js1], schedules: ['MG6C'], audience: 'cps_and_defence', supplementary: true } });
+    expect(nothing.body.code).toBe('NOTHING_NEW');
+    const data = randomBytes(4000);
+    files.c = { id: await upload(js1, 'statement-2.pdf', data), data };
+    const r = await h.call('POST', `/api/v1/cases/${caseId}/disclosure/bundles`, { token: discloser.token, body: { exhibitIds: [js1], schedules: ['MG6C', 'MG6E'], audience: 'cps_and_defence', supplementary: true } });
+    expect(r.status).toBe(202);
+    const b = await built(r.body.id as string);
+    expect(b).toMatchObject({ state: 'ready', version: 2, supplementaryTo: bundleId });
+    const path = join(dir, 'supplementary.zip');
+    await writeFile(path, Buffer.from(await (await fetch(`${h.base}/api/v1/disclosure/bundles/${b.id}/download`, { headers: { authorization: `Bearer ${discloser.token}` } })).arrayBuffer()));
+    expect((await verifyBundle(path)).ok).toBe(true);
+    const entries = await readZip(path);
+    expect([...entries.keys()].filter((k) => k.startsWith('exhibits/'))).toEqual(['exhibits/JS_1/statement-2.pdf']);
+    expect([...entries.keys()].filter((k) => k.startsWith('schedules/'))).toEqual([]);
+    expect(entries.get('index.html')!.toString()).toContain(`supplementary bundle: it holds only what changed since bundle ${bundleId}`);
+    expect(JSON.parse(entries.get('manifest.json')!.toString()).supplementaryTo).toBe(bundleId);
+    const first = await fetch(`${h.base}/api/v1/disclosure/bundles/${bundleId}/download`, { headers: { authorization: `Bearer ${discloser.token}`, range: 'bytes=0-3' } });
+    expect([first.status, Buffer.from(await first.arrayBuffer()).toString('latin1')]).toEqual([206, 'PK\x03\x04']);
+  });
+
   it('a CPS user after revocation, or after expiry, gets 404', async () => {
     const shares = (await bundle(bundleId)).body.shares as { id: string; recipientId: string }[];
     const mine = shares.find((s) => s.recipientId === cps.id)!;
