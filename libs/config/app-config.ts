@@ -234,7 +234,8 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-function parse<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
+/** Checks `env` against a schema of settings; every bad variable named in one ConfigError. */
+export function parseSettings<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
   // Empty strings count as unset, so `FOO=` in a .env file falls back to the default.
   const input = Object.fromEntries(
     Object.keys(schema.shape)
@@ -264,7 +265,7 @@ export function loadDotEnv(file = '.env'): void {
 
 /** Reads and checks the service configuration. Throws ConfigError naming each bad variable. */
 export function loadConfig(env: Env = process.env): AppConfig {
-  return parse(configSchema, env);
+  return parseSettings(configSchema, env);
 }
 
 export const cliConfigSchema = z.object({
@@ -277,5 +278,5 @@ export type CliConfig = z.infer<typeof cliConfigSchema>;
 
 /** The CLI as an API client needs only where the API is (and, later, a token). */
 export function loadCliConfig(env: Env = process.env): CliConfig {
-  return parse(cliConfigSchema, env);
+  return parseSettings(cliConfigSchema, env);
 }

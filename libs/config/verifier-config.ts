@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseVerifierKey } from '../ledger/checkpoint.js';
-import { ConfigError, configSchema } from './app-config.js';
+import { configSchema, parseSettings } from './app-config.js';
 
 /**
  * What `dems verify ledger` reads: where the database and object storage are, and optionally the
@@ -44,20 +44,5 @@ export type VerifierConfig = z.infer<typeof verifierConfigSchema>;
 /** Reads and checks the verifier's settings. Throws ConfigError naming each bad variable. */
 // eslint-disable-next-line no-restricted-properties -- libs/config is where settings are read; this is the verifier's reader, next to the service's
 export function loadVerifierConfig(env: Record<string, string | undefined> = process.env): VerifierConfig {
-  // Empty strings count as unset, as for the service (`FOO=` in a .env file).
-  const input = Object.fromEntries(
-    Object.keys(verifierConfigSchema.shape)
-      .map((k) => [k, env[k]] as const)
-      .filter(([, v]) => v !== undefined && v !== ''),
-  );
-  const result = verifierConfigSchema.safeParse(input);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((i) => ({
-        variable: String(i.path[0] ?? '?'),
-        problem: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
-      })),
-    );
-  }
-  return result.data;
+  return parseSettings(verifierConfigSchema, env);
 }
