@@ -46,14 +46,17 @@ describe('canonicalize (RFC 8785)', () => {
     );
   });
 
-  it('reproduces cyberphone testdata weird.json and arrays.json', () => {
+  it('reproduces cyberphone testdata weird.json (whole, with its \\r and \\n keys) and arrays.json', () => {
+    // testdata/input/weird.json of cyberphone/json-canonicalization, every key kept.
     const weird = JSON.parse(
-      '{"\\u20ac":"Euro Sign","1":"One","\\u0080":"Control\\u007f","\\ud83d\\ude02":"Smiley",' +
-        '"\\u00f6":"Latin Small Letter O With Diaeresis","\\ufb33":"Hebrew Letter Dalet With Dagesh","</script>":"Browser Challenge"}',
+      '{"\\u20ac":"Euro Sign","\\r":"Carriage Return","\\u000a":"Newline","1":"One","\\u0080":"Control\\u007f",' +
+        '"\\ud83d\\ude02":"Smiley","\\u00f6":"Latin Small Letter O With Diaeresis","\\ufb33":"Hebrew Letter Dalet With Dagesh","</script>":"Browser Challenge"}',
     ) as unknown;
+    // testdata/output/weird.json: control characters below U+0020 escaped, everything else as is,
+    // keys sorted by UTF-16 code units.
     expect(canonicalize(weird)).toBe(
-      '{"1":"One","</script>":"Browser Challenge","\u0080":"Control\u007f","\u00f6":"Latin Small Letter O With Diaeresis",' +
-        '"\u20ac":"Euro Sign","\ud83d\ude02":"Smiley","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+      '{"\\n":"Newline","\\r":"Carriage Return","1":"One","</script>":"Browser Challenge","\u0080":"Control\u007f",' +
+        '"\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign","\ud83d\ude02":"Smiley","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
     );
     expect(canonicalize([56, { d: true, '10': null, '1': [] }])).toBe('[56,{"1":[],"10":null,"d":true}]');
   });
