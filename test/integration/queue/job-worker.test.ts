@@ -83,12 +83,16 @@ describe('worker and queues (real Redis, S3, PostgreSQL)', () => {
     const body = randomBytes(96 * MiB);
     await store.put(store.buckets.originals, key, body);
     const id = await queues.enqueue('integrity.hash-object', { bucket: store.buckets.originals, key });
-    await waitForState(queues, id, ['active', 'completed']);
+    // Shutdown starts while the job runs (hashing 96 MiB read back from S3 takes a while); a job
+    // that had already finished would prove nothing, so that case fails below.
+    await waitForState(queues, id, ['active']);
+    const shutdownStartedAt = Date.now();
     await worker!.close();
     const closedAt = Date.now();
     worker = undefined;
     const job = await queues.getJob('integrity', id);
     expect(job?.state).toBe('completed');
+    expect(job?.finishedAt!.getTime()).toBeGreaterThanOrEqual(shutdownStartedAt - 5);
     expect(job?.finishedAt!.getTime()).toBeLessThanOrEqual(closedAt);
     expect((job?.result as { size: number }).size).toBe(body.length);
   });
