@@ -105,6 +105,46 @@ export class BundleBuilder {
             size: Number(r.size),
             sha256: r.sha256 as string,
             originalFilename: r.original_filename as string,
+            entryName: safeFileName(r.original_filename as string),
+          });
+          break;
+        }
+        case 'derivative': {
+          const r = await one<Record<string, unknown>>(
+            this.ds,
+            `SELECT d.id, d.kind, d.role, d.recipe_version, d.reference AS copy_reference, d.bucket, d.object_key, d.mime, d.size, d.sha256, d.quality, d.provenance,
+                    f.id AS file_id, f.sha256 AS master_sha256, f.original_filename, f.state, x.id AS exhibit_id, x.reference, x.sensitivity,
+                    EXISTS (SELECT 1 FROM disclosure_schedule_items i WHERE i.case_id = f.case_id AND i.schedule = 'MG6D' AND i.exhibit_id = x.id) AS on_mg6d
+               FROM derivatives d JOIN evidence_files f ON f.id = d.evidence_file_id JOIN exhibits x ON x.id = f.exhibit_id
+              WHERE d.id = $1 AND d.case_id = $2`,
+            [ref.derivativeId, caseId],
+          );
+          if (!r) throw new AppError('BUNDLE_ITEM_NOT_FOUND', `No working copy ${ref.derivativeId} in this case`, 404);
+          if (r.state !== 'sealed') throw new AppError('BUNDLE_ITEM_NOT_SEALED', `The master of working copy ${String(r.copy_reference)} is ${String(r.state)}, not sealed`, 409);
+          const key = String(r.object_key);
+          out.push({
+            ref,
+            exhibitId: r.exhibit_id as string,
+            exhibitReference: r.reference as string,
+            sensitive: r.sensitivity === 'sensitive' || (r.on_mg6d as boolean),
+            bucket: r.bucket as string,
+            objectKey: key,
+            size: Number(r.size),
+            sha256: r.sha256 as string,
+            originalFilename: r.original_filename as string,
+            entryName: `working-copies/${safeFileName(`${pathSafeRef(String(r.copy_reference))}-${key.slice(key.lastIndexOf('/') + 1)}`)}`,
+            masterSha256: r.master_sha256 as string,
+            derivation: {
+              derivativeId: r.id,
+              masterEvidenceFileId: r.file_id,
+              reference: r.copy_reference,
+              kind: r.kind,
+              role: r.role,
+              recipeVersion: r.recipe_version,
+              mime: r.mime,
+              quality: r.quality,
+              provenance: r.provenance,
+            },
           });
           break;
         }
@@ -182,7 +222,7 @@ export class BundleBuilder {
       const folder = pathSafeRef(it.exhibitReference);
       const set = taken.get(folder) ?? new Set<string>();
       taken.set(folder, set);
-      const path = exhibitFilePath(it.exhibitReference, uniqueName(safeFileName(it.originalFilename), set));
+      const path = exhibitFilePath(it.exhibitReference, uniqueName(it.entryName, set));
       big.push({ path, item: it });
       files.push({
         path,
@@ -191,7 +231,7 @@ export class BundleBuilder {
         kind: it.ref.kind,
         exhibitReference: it.exhibitReference,
         exhibitId: it.exhibitId,
-        evidenceFileId: it.ref.evidenceFileId,
+        ...(it.ref.kind === 'original' ? { evidenceFileId: it.ref.evidenceFileId } : { evidenceFileId: String(it.derivation?.masterEvidenceFileId), derivativeId: it.ref.derivativeId }),
         originalFilename: it.originalFilename,
         ...(it.masterSha256 ? { masterSha256: it.masterSha256, derivation: it.derivation } : {}),
       });
@@ -295,7 +335,8 @@ export class BundleBuilder {
       `SELECT leaf_index, canonical, hash FROM custody_events
         WHERE case_id = $1 AND leaf_index < $2
           AND ((object_type = 'exhibit' AND object_id = $3::text)
-            OR (object_type = 'evidence_file' AND object_id IN (SELECT id::text FROM evidence_files WHERE exhibit_id = $3::uuid)))
+            OR (object_type = 'evidence_file' AND object_id IN (SELECT id::text FROM evidence_files WHERE exhibit_id = $3::uuid))
+            OR (object_type = 'derivative' AND object_id IN (SELECT d.id::text FROM derivatives d JOIN evidence_files f ON f.id = d.evidence_file_id WHERE f.exhibit_id = $3::uuid)))
         ORDER BY leaf_index`,
       [caseId, treeSize, exhibitId],
     );

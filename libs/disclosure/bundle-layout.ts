@@ -98,7 +98,9 @@ export interface ManifestFile {
   kind: 'original' | 'derivative' | 'schedule' | 'custody_extract' | 'checkpoint' | 'ledger_key' | 'index' | 'readme';
   exhibitReference?: string;
   exhibitId?: string;
+  /** For a working copy: its master's evidence file id. */
   evidenceFileId?: string;
+  derivativeId?: string;
   originalFilename?: string;
   /** For a working copy: its master's SHA-256 and the derivation record (tool, version, parameters). */
   masterSha256?: string;

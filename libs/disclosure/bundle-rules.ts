@@ -1,12 +1,17 @@
 import type { ScheduleType } from './mg6-forms.js';
 
 /**
- * What a bundle holds, one item per file. Today an item is an exhibit's original (an evidence
- * file); working copies (libs/media derivatives) will be `{ kind: 'derivative', derivativeId }`:
- * add the kind here, resolve it in BundleBuilder.resolveItems (file bytes, master's SHA-256 and
- * derivation record for the manifest) and nothing else changes.
+ * What a bundle holds, one item per file: an exhibit's original (an evidence file) or a working
+ * copy made from one (a row of `derivatives`). A new kind is added here and resolved in
+ * BundleBuilder.resolveItems (its object, and for a copy its master's SHA-256 and derivation
+ * record for the manifest); nothing else changes.
  */
-export type BundleItemRef = { kind: 'original'; evidenceFileId: string };
+export type BundleItemRef = { kind: 'original'; evidenceFileId: string } | { kind: 'derivative'; derivativeId: string };
+
+/** The item's id, whatever its kind (what a supplementary bundle compares). */
+export function itemKey(ref: BundleItemRef): string {
+  return ref.kind === 'original' ? `original:${ref.evidenceFileId}` : `derivative:${ref.derivativeId}`;
+}
 
 export interface ResolvedItem {
   ref: BundleItemRef;
@@ -19,6 +24,8 @@ export interface ResolvedItem {
   size: number;
   sha256: string;
   originalFilename: string;
+  /** Where the file goes under exhibits/<ref>/ (made safe by the builder). */
+  entryName: string;
   masterSha256?: string;
   derivation?: Record<string, unknown>;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, generateSignerKey, leafHash, MemoryNodeStore, signCheckpoint, verifierKeyFromSigner, type LedgerEvent } from '../ledger/index.js';
+import { chainHash, chainName, encodeLedgerEvent, GENESIS_HASH, generateSignerKey, leafHash, MemoryNodeStore, parseSignerKey, signCheckpoint, verifierKeyFromSigner, type LedgerEvent } from '../ledger/index.js';
 import { formatCustodyExtract, verifyCustodyExtract, type ExtractLine } from './custody-extract.js';
 
 const CASE = '11111111-2222-4333-8444-555555555555';
@@ -11,7 +11,7 @@ const key = verifierKeyFromSigner(signer);
 /** A case of 10 events, alternately about two exhibits; the extract of one of them. */
 function extract(): { text: string; lines: string[]; checkpoint: string } {
   const store = new MemoryNodeStore();
-  let prev = GENESIS_HASH;
+  let prev: Buffer = GENESIS_HASH;
   const mine: { event: LedgerEvent; hash: string }[] = [];
   for (let i = 0; i < 10; i++) {
     const exhibit = i % 2 ? OTHER_EXHIBIT : EXHIBIT;
@@ -43,7 +43,7 @@ function extract(): { text: string; lines: string[]; checkpoint: string } {
   const root = store.root();
   const checkpoint = signCheckpoint({ origin: 'spec.local/ledger', size: 10, rootHash: root }, signer);
   const lines: ExtractLine[] = mine.map((m) => ({ ...m, proof: store.inclusionProof(m.event.leafIndex).map((p) => p.toString('hex')) }));
-  const text = formatCustodyExtract({ caseId: CASE, exhibitId: EXHIBIT, exhibitReference: 'JS/1', checkpointNote: checkpoint, treeSize: 10, rootHash: root, lines }, signer);
+  const text = formatCustodyExtract({ caseId: CASE, exhibitId: EXHIBIT, exhibitReference: 'JS/1', checkpointNote: checkpoint, treeSize: 10, rootHash: root, lines }, parseSignerKey(signer));
   return { text, lines: text.trim().split('\n'), checkpoint };
 }
 

@@ -10,7 +10,7 @@ import type { Principal, RequestContext } from '../identity/index.js';
 import { QueueService } from '../queue/index.js';
 import { ObjectStore, type ByteRange, type GetResult } from '../storage/index.js';
 import { BundleBuilder, type BundleSelection } from './bundle-builder.service.js';
-import { audienceBreaches } from './bundle-rules.js';
+import { audienceBreaches, itemKey, type BundleItemRef } from './bundle-rules.js';
 import { SCHEDULE_TYPES } from './mg6-forms.js';
 
 const uuid = z.string().uuid().transform((s) => s.toLowerCase());
@@ -19,6 +19,10 @@ export const bundleRequestSchema = z.strictObject({
   exhibitIds: z.array(uuid).max(1000).default([]),
   /** Or single evidence files (originals). */
   evidenceFileIds: z.array(uuid).max(10000).default([]),
+  /** Working copies (derivatives) by id. */
+  derivativeIds: z.array(uuid).max(10000).default([]),
+  /** Also every working copy (video and audio) made from the chosen originals. */
+  workingCopies: z.boolean().default(false),
   schedules: z.array(z.enum(SCHEDULE_TYPES)).max(3).default([]),
   audience: z.enum(['cps_only', 'cps_and_defence']),
   /** A supplementary bundle: only the files and schedule versions not in the case's latest ready bundle. */
@@ -77,8 +81,15 @@ export class DisclosureBundlesService {
     const fromExhibits = input.exhibitIds.length
       ? await rows<{ id: string }>(this.ds, `SELECT id FROM evidence_files WHERE case_id = $1 AND exhibit_id = ANY($2::uuid[]) AND state = 'sealed' ORDER BY created_at, id`, [caseId, input.exhibitIds])
       : [];
-    let ids = [...new Set([...fromExhibits.map((r) => r.id), ...input.evidenceFileIds])];
-    if (!ids.length) throw new AppError('BUNDLE_EMPTY', 'Choose at least one sealed evidence file (exhibitIds or evidenceFileIds)', 400);
+    const originals = [...new Set([...fromExhibits.map((r) => r.id), ...input.evidenceFileIds])];
+    const copies = input.workingCopies && originals.length
+      ? await rows<{ id: string }>(this.ds, `SELECT id FROM derivatives WHERE case_id = $1 AND evidence_file_id = ANY($2::uuid[]) AND kind LIKE '%-working-copy' ORDER BY created_at, id`, [caseId, originals])
+      : [];
+    let refs: BundleItemRef[] = [
+      ...originals.map((evidenceFileId) => ({ kind: 'original' as const, evidenceFileId })),
+      ...[...new Set([...copies.map((c) => c.id), ...input.derivativeIds])].map((derivativeId) => ({ kind: 'derivative' as const, derivativeId })),
+    ];
+    if (!refs.length) throw new AppError('BUNDLE_EMPTY', 'Choose at least one sealed evidence file or working copy (exhibitIds, evidenceFileIds, derivativeIds)', 400);
     // The schedule versions are fixed now, so the bundle holds what was asked for even if a schedule changes while it waits.
     const latest = await rows<{ id: string; schedule: string }>(this.ds, `SELECT DISTINCT ON (schedule) id, schedule FROM disclosure_schedule_versions WHERE case_id = $1 ORDER BY schedule, version DESC`, [caseId]);
     let scheduleVersions = Object.fromEntries(latest.filter((v) => (input.schedules as string[]).includes(v.schedule)).map((v) => [v.schedule, v.id]));
@@ -87,16 +98,16 @@ export class DisclosureBundlesService {
       // What the CPS already has: everything in the case's earlier ready bundles.
       const earlier = await rows<{ id: string; selection: BundleSelection }>(this.ds, `SELECT id, selection FROM disclosure_bundles WHERE case_id = $1 AND state = 'ready' ORDER BY version DESC`, [caseId]);
       if (!earlier.length) throw new AppError('NO_PREVIOUS_BUNDLE', 'A supplementary bundle follows a ready bundle; this case has none', 409);
-      const had = new Set(earlier.flatMap((b) => b.selection.items.map((i) => i.evidenceFileId)));
+      const had = new Set(earlier.flatMap((b) => b.selection.items.map(itemKey)));
       const sent = new Set(earlier.flatMap((b) => Object.values(b.selection.scheduleVersions ?? {})));
-      ids = ids.filter((id) => !had.has(id));
+      refs = refs.filter((r) => !had.has(itemKey(r)));
       scheduleVersions = Object.fromEntries(Object.entries(scheduleVersions).filter(([, id]) => !sent.has(id)));
       const prev = earlier[0];
-      if (!ids.length && !Object.keys(scheduleVersions).length) throw new AppError('NOTHING_NEW', 'Nothing chosen has changed since the previous bundle', 409);
+      if (!refs.length && !Object.keys(scheduleVersions).length) throw new AppError('NOTHING_NEW', 'Nothing chosen has changed since the previous bundle', 409);
       supplementaryTo = prev.id;
     }
     const selection: BundleSelection = {
-      items: ids.map((evidenceFileId) => ({ kind: 'original' as const, evidenceFileId })),
+      items: refs,
       schedules: Object.keys(scheduleVersions) as BundleSelection['schedules'],
       scheduleVersions,
     };
@@ -126,7 +137,7 @@ export class DisclosureBundlesService {
         object: { type: 'disclosure_bundle', id, version },
         justification: actor.justification,
         context: actor.context,
-        details: { audience: input.audience, evidenceFiles: ids, schedules: scheduleVersions, supplementaryTo },
+        details: { audience: input.audience, items: refs.map(itemKey), schedules: scheduleVersions, supplementaryTo },
       });
     });
     await this.queues.enqueue('disclosure.build-bundle', { bundleId: id }, { jobId: `disclosure-bundle-${id}` });

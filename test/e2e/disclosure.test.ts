@@ -330,6 +330,37 @@ describe('disclosure: schedules, bundles, sharing, download and offline verifica
     expect([first.status, Buffer.from(await first.arrayBuffer()).toString('latin1')]).toEqual([206, 'PK\x03\x04']);
   });
 
+  it('a working copy goes in beside its master, with the master\'s SHA-256 and its derivation record', async () => {
+    // A derivative as libs/evidence's media job records one (its own object in the working bucket, append-only row).
+    const copy = randomBytes(7000);
+    const key = `derivatives/${files.a.id}/video-1/video-camera_1.mp4`;
+    const put = await store.put(store.buckets.working, key, copy);
+    const provenance = { tool: 'ffmpeg', version: 'test', args: ['-i', 'input', 'out.mp4'], input: { sha256: createHash('sha256').update(files.a.data).digest('hex') } };
+    const [{ id }] = (await h.ds.query(
+      `INSERT INTO derivatives (evidence_file_id, case_id, kind, role, recipe_version, reference, bucket, object_key, mime, size, sha256, provenance)
+       VALUES ($1, $2, 'video-working-copy', 'video', 'video-1', $3, $4, $5, 'video/mp4', $6, $7, $8) RETURNING id`,
+      [files.a.id, caseId, `JS/1-WC-${files.a.id.slice(0, 8)}`, store.buckets.working, key, copy.length, put.sha256, JSON.stringify(provenance)],
+    )) as { id: string }[];
+    const r = await h.call('POST', `/api/v1/cases/${caseId}/disclosure/bundles`, { token: discloser.token, body: { evidenceFileIds: [files.a.id], workingCopies: true, audience: 'cps_and_defence' } });
+    expect(r.status).toBe(202);
+    const b = await built(r.body.id as string);
+    expect(b.state).toBe('ready');
+    const path = join(dir, 'with-copy.zip');
+    await writeFile(path, Buffer.from(await (await fetch(`${h.base}/api/v1/disclosure/bundles/${b.id}/download`, { headers: { authorization: `Bearer ${discloser.token}` } })).arrayBuffer()));
+    expect((await verifyBundle(path)).ok).toBe(true);
+    const entries = await readZip(path);
+    const entry = `exhibits/JS_1/working-copies/JS_1-WC-${files.a.id.slice(0, 8)}-video-camera_1.mp4`;
+    expect(entries.get(entry)?.equals(copy)).toBe(true);
+    const listed = JSON.parse(entries.get('manifest.json')!.toString()).files.find((f: { path: string }) => f.path === entry);
+    expect(listed).toMatchObject({
+      kind: 'derivative',
+      derivativeId: id,
+      evidenceFileId: files.a.id,
+      masterSha256: createHash('sha256').update(files.a.data).digest('hex'),
+      derivation: { kind: 'video-working-copy', role: 'video', recipeVersion: 'video-1', provenance },
+    });
+  });
+
   it('a CPS user after revocation, or after expiry, gets 404', async () => {
     const shares = (await bundle(bundleId)).body.shares as { id: string; recipientId: string }[];
     const mine = shares.find((s) => s.recipientId === cps.id)!;
