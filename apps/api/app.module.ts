@@ -27,6 +27,7 @@ import { HealthController } from './health/health.controller.js';
 import { ReadinessService } from './health/readiness.service.js';
 import { SystemController } from './system/system.controller.js';
 import { MediaController } from './media/media.controller.js';
+import { ExtractionController } from './extraction/extraction.controller.js';
 
 @Module({})
 export class AppModule {
@@ -34,7 +35,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule, DisclosureModule],
-      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, UploadSealController, ExhibitFilesController, MediaController, CaseDisclosureController, DisclosureBundlesController],
+      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, UploadSealController, ExhibitFilesController, MediaController, ExtractionController, CaseDisclosureController, DisclosureBundlesController],
       providers: [
         ReadinessService,
         TusUploadServer,

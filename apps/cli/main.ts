@@ -9,6 +9,7 @@ import { registerCaseCommands } from './cases.commands.js';
 import { registerIngestCommands } from './ingest.commands.js';
 import { registerVerifyCommands } from './verify.commands.js';
 import { registerMediaCommands } from './media.commands.js';
+import { registerExtractionCommands } from './extraction.commands.js';
 import { registerDisclosureCommands } from './disclosure.commands.js';
 import { registerWitnessCommands } from './witness.commands.js';
 import { SERVICE_VERSION } from '../api/version.js';
@@ -36,6 +37,7 @@ registerIngestCommands(program);
 registerAdminCommands(program);
 registerVerifyCommands(program);
 registerMediaCommands(program);
+registerExtractionCommands(program);
 registerDisclosureCommands(program);
 registerWitnessCommands(program);
 

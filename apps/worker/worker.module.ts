@@ -13,6 +13,7 @@ import { FixityRunJob } from './jobs/fixity-run.job.js';
 import { LedgerCheckpointJob } from './jobs/ledger-checkpoint.job.js';
 import { ObjectHashJob } from './jobs/object-hash.job.js';
 import { MediaProcessJob } from './jobs/media-process.job.js';
+import { ExtractionVerifyJob } from './jobs/extraction-verify.job.js';
 import { DisclosureBundleJob } from './jobs/disclosure-bundle.job.js';
 import { DisclosureModule } from '../../libs/disclosure/index.js';
 
@@ -33,7 +34,7 @@ export class WorkerModule {
         EvidenceModule,
         DisclosureModule,
       ],
-      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, DisclosureBundleJob],
+      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, ExtractionVerifyJob, DisclosureBundleJob],
     };
   }
 }

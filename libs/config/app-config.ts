@@ -168,6 +168,8 @@ export const configSchema = z.object({
   INGEST_STAGING_DIR: z.string().min(1).optional(),
   INGEST_LOCK_WAIT_SECONDS: int(3, 600).default(30),
   INGEST_RETENTION_DAYS: int(1, 36500).default(3650),
+  // Local bytes the worker may stage at once to verify E01 sets (segments copied to the system temp folder).
+  EXTRACTION_STAGING_BUDGET_GB: int(1, 100000).default(50),
 
   DEMO_ADMIN_USERNAME: z.string().regex(/^[a-z][a-z0-9._-]{2,63}$/, { message: 'must be 3-64 lower-case letters, digits, . _ -' }).default('admin'),
   DEMO_ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }).optional(),

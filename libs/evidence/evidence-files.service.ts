@@ -10,6 +10,7 @@ import { QueueService } from '../queue/index.js';
 import { hashStoredObject, ObjectStore, UPLOAD_KEY_PREFIX } from '../storage/index.js';
 import type { UploadDeclaration } from './upload-metadata.js';
 import { WorkingCopiesService } from './working-copies.service.js';
+import { ExtractionsService } from './extractions.service.js';
 
 export type EvidenceFileState = 'uploading' | 'verifying' | 'sealed' | 'quarantined' | 'expired' | 'cancelled' | 'seal_failed';
 
@@ -113,6 +114,7 @@ export class EvidenceFilesService {
     @Inject(FixityService) private readonly fixity: FixityService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WorkingCopiesService) private readonly workingCopies: WorkingCopiesService,
+    @Inject(ExtractionsService) private readonly extractions: ExtractionsService,
   ) {}
 
   /** Checks a new upload against access and limits and records it; throws AppError to refuse. */
@@ -341,6 +343,8 @@ export class EvidenceFilesService {
     this.logger.log({ caseId: view.caseId, evidenceId: view.id, sha256: view.hashes[0]?.value, hashedFrom, duplicateOf: view.duplicateOf?.id }, 'evidence sealed');
     // Working copies next; a pending analysis whose job could not be queued is queued by the sweep.
     if (view.state === 'sealed') await this.workingCopies.enqueue(view.id).catch((e: Error) => this.logger.warn({ evidenceId: view.id, err: e.message }, 'media job not queued yet'));
+    // A file of a device extraction exhibit: its exhibit's extraction sets are (re)grouped and verified.
+    if (view.state === 'sealed') await this.extractions.enqueueIfExtraction(view.id).catch((e: Error) => this.logger.warn({ evidenceId: view.id, err: e.message }, 'extraction job not queued yet'));
     return view;
   }
 

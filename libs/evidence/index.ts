@@ -2,3 +2,4 @@ export { EvidenceFilesService, uploadKey, fileIdFromKey, uploadNotFound, type Ev
 export { parseUploadMetadata, UPLOAD_METADATA_KEYS, type UploadDeclaration } from './upload-metadata.js';
 export { EvidenceModule } from './evidence.module.js';
 export { WorkingCopiesService, type DerivativeView, type MediaState, type MediaView } from './working-copies.service.js';
+export { ExtractionsService, entriesToCsv, type ExtractionView, type ExtractionEntryView, type ExtractionState, type EntryQuery } from './extractions.service.js';

@@ -4,7 +4,7 @@
  */
 import type { Digests } from '../core/index.js';
 
-export const QUEUE_NAMES = ['integrity', 'ledger', 'ingest', 'disclosure', 'media'] as const;
+export const QUEUE_NAMES = ['integrity', 'ledger', 'ingest', 'disclosure', 'media', 'extraction'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface JobPayloads {
@@ -19,6 +19,8 @@ export interface JobPayloads {
   /** Remove abandoned uploads' parts from storage (scheduled). */
   'ingest.expire-uploads': Record<string, never>;
   'media.process': { fileId: string };
+  /** Group an exhibit's sealed files into extraction sets and verify the complete ones (libs/extraction). */
+  'extraction.verify': { exhibitId: string; fileId: string };
   /** Build a disclosure bundle: fixity of every item, custody extracts, the signed ZIP64 streamed into S3. */
   'disclosure.build-bundle': { bundleId: string };
 }
@@ -30,6 +32,7 @@ export interface JobResults {
   'ingest.seal': { state: string; sha256: string | null; hashedFrom: string | null };
   'ingest.expire-uploads': { expired: number; recovered: number; requeued: number };
   'media.process': { state: string; kind: string | null; derivatives: number };
+  'extraction.verify': { sets: number; states: Record<string, string> };
   'disclosure.build-bundle': { state: string; sha256: string | null; size: number | null };
 }
 
@@ -53,6 +56,8 @@ export const JOBS: { readonly [N in JobName]: JobSpec } = {
   'ingest.seal': { queue: 'ingest', attempts: 5, backoffMs: 5_000, timeoutMs: 6 * 3600_000 },
   'ingest.expire-uploads': { queue: 'ingest', attempts: 2, backoffMs: 60_000, timeoutMs: 30 * 60_000 },
   'media.process': { queue: 'media', attempts: 3, backoffMs: 30_000, timeoutMs: 6 * 3600_000 },
+  // ewfverify reads the whole image (its own time limit per GiB); staging busy is retried.
+  'extraction.verify': { queue: 'extraction', attempts: 3, backoffMs: 30_000, timeoutMs: 12 * 3600_000 },
   // Reads every item twice (fixity, then into the ZIP): hours for a large case; storage hiccups are retried.
   'disclosure.build-bundle': { queue: 'disclosure', attempts: 3, backoffMs: 10_000, timeoutMs: 6 * 3600_000 },
 };

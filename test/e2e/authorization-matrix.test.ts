@@ -225,6 +225,21 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
       expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
       innerNotFound: true,
     },
+    // Device extractions: read like the media views (an s.62 consultation); an unknown extraction is named as such only to readers of the case.
+    { method: 'GET', route: '/api/v1/cases/{caseId}/extractions', path: () => `/api/v1/cases/${caseId}/extractions`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}/extractions', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}/extractions`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
+    {
+      method: 'GET', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/entries',
+      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/entries`,
+      expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
+      innerNotFound: true,
+    },
+    {
+      method: 'GET', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/entries.csv',
+      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/entries.csv`,
+      expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
+      innerNotFound: true,
+    },
     // Disclosure (libs/disclosure): schedules and bundles are managed by the officer in the case and the disclosure officer.
     { method: 'POST', route: '/api/v1/cases/{caseId}/disclosure/schedules', path: () => `/api/v1/cases/${caseId}/disclosure/schedules`, body: () => ({ schedule: 'MG6C', entries: [{ fields: { description: `Matrix item ${++n}`, location: 'Store' } }] }), expect: e(201, 403, 403, 201, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}/disclosure/schedules', path: () => `/api/v1/cases/${caseId}/disclosure/schedules`, expect: e(200, 403, 403, 200, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
@@ -267,7 +282,7 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
         }
         if (res.status === 404 && row.route.includes('{caseId}')) {
           // Inside a case the caller may read, an unknown working copy is named as such; outside it, only the case is.
-          expect(['CASE_NOT_FOUND', ...(row.innerNotFound && ['oic', 'investigator', 'analyst', 'discloser', 'reviewer', 'supervisorWithReason', 'auditorWithReason'].includes(actor) ? ['DERIVATIVE_NOT_FOUND'] : [])]).toContain(res.body.code);
+          expect(['CASE_NOT_FOUND', ...(row.innerNotFound && ['oic', 'investigator', 'analyst', 'discloser', 'reviewer', 'supervisorWithReason', 'auditorWithReason'].includes(actor) ? ['DERIVATIVE_NOT_FOUND', 'EXTRACTION_NOT_FOUND'] : [])]).toContain(res.body.code);
         }
         // Nothing of the OFFICIAL-SENSITIVE material in any answer to a caller outside the case.
         if (OUTSIDE.includes(actor) && !OVERSIGHT_ROUTES.has(row.route.split('?')[0])) {
