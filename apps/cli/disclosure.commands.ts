@@ -155,17 +155,19 @@ export function registerDisclosureCommands(program: Command): void {
     .argument('<case>', 'URN or case id')
     .option('--exhibit <id...>', 'every sealed original of these exhibits')
     .option('--file <id...>', 'these evidence files')
+    .option('--copy <id...>', 'these working copies (derivatives)')
+    .option('--working-copies', 'also every video and audio working copy of the chosen originals')
     .option('--schedules <list>', 'schedules to include, e.g. MG6C,MG6E')
     .option('--cps-only', 'a CPS-only bundle (the only kind that may hold MG6D material)')
     .option('--supplementary', 'only what the earlier bundles of the case did not hold')
     .option('--wait', 'wait until it is built')
     .option('--json', 'machine-readable output');
   for (const o of reason()) bundle.addOption(o);
-  bundle.action(async (ref: string, opts: { exhibit?: string[]; file?: string[]; schedules?: string; cpsOnly?: boolean; supplementary?: boolean; wait?: boolean; json?: boolean; reasonCode?: string; reason?: string }) => {
+  bundle.action(async (ref: string, opts: { exhibit?: string[]; file?: string[]; copy?: string[]; workingCopies?: boolean; schedules?: string; cpsOnly?: boolean; supplementary?: boolean; wait?: boolean; json?: boolean; reasonCode?: string; reason?: string }) => {
     const api = new ApiClient();
     const headers = justificationHeaders(opts as never);
     const { id } = await resolveCase(api, ref);
-    const body = { exhibitIds: opts.exhibit ?? [], evidenceFileIds: opts.file ?? [], schedules: opts.schedules ? opts.schedules.split(',').map((s) => s.trim().toUpperCase()) : [], audience: opts.cpsOnly ? 'cps_only' : 'cps_and_defence', supplementary: !!opts.supplementary };
+    const body = { exhibitIds: opts.exhibit ?? [], evidenceFileIds: opts.file ?? [], derivativeIds: opts.copy ?? [], workingCopies: !!opts.workingCopies, schedules: opts.schedules ? opts.schedules.split(',').map((s) => s.trim().toUpperCase()) : [], audience: opts.cpsOnly ? 'cps_only' : 'cps_and_defence', supplementary: !!opts.supplementary };
     let b = (await api.post<BundleView>(`/api/v1/cases/${id}/disclosure/bundles`, body, { headers, ok: [202] })).body;
     while (opts.wait && (b.state === 'queued' || b.state === 'building')) {
       await new Promise((r) => setTimeout(r, 1000));
