@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { isPublishedSecret, loadConfig } from '../../libs/config/index.js';
+import { isPublishedSecret, loadCliConfig, loadConfig } from '../../libs/config/index.js';
 import { generateSignerKey, verifierKeyFromSigner } from '../../libs/ledger/index.js';
 import { createDataSource, pendingMigrations, runMigrations } from '../../libs/database/index.js';
 import { IdentityService } from '../../libs/identity/index.js';
-import { QueueService } from '../../libs/queue/index.js';
+import { checkHeartbeat, heartbeatFile, QueueService } from '../../libs/queue/index.js';
 import { jsonText, printJson, printTable, say } from './output.js';
 
 /** Admin tasks run next to the database (deployment, first run); they read the service config. */
@@ -57,6 +57,26 @@ export function registerAdminCommands(program: Command): void {
       }
       const signer = made.LEDGER_SIGNING_KEY ?? ledger;
       console.log(`ledger verifier key (publish this; witnesses and courts check checkpoints with it): ${verifierKeyFromSigner(signer)}`);
+    });
+
+  admin
+    .command('health-check')
+    .description("the container health check for either role of the image: a worker's fresh heartbeat (queues reachable), else the API's /health/live")
+    .option('--queue-prefix <prefix>', 'the deployment\'s QUEUE_PREFIX (whose worker heartbeat to read)', 'dems')
+    .option('--role <role>', 'api, worker, or auto (a worker heartbeat on this host means worker)', 'auto')
+    .action(async (opts: { queuePrefix: string; role: string }) => {
+      const file = heartbeatFile(opts.queuePrefix);
+      const role = opts.role === 'auto' ? (existsSync(file) ? 'worker' : 'api') : opts.role;
+      if (role === 'worker') {
+        const r = checkHeartbeat(file);
+        console.log(`${r.healthy ? 'healthy' : 'UNHEALTHY'}: ${r.reason}`);
+        process.exitCode = r.healthy ? 0 : 1;
+        return;
+      }
+      const url = new URL('/health/live', loadCliConfig().DEMS_API_URL);
+      const ok = await fetch(url, { signal: AbortSignal.timeout(4000) }).then((res) => res.ok, () => false);
+      console.log(ok ? `healthy: the API answers at ${url}` : `UNHEALTHY: the API does not answer at ${url}`);
+      process.exitCode = ok ? 0 : 1;
     });
 
   admin

@@ -7,6 +7,7 @@ import { AppError } from '../core/index.js';
 import { JOB_HANDLER, TerminalJobError, type JobContext, type JobHandler } from './job-handler.js';
 import { checkHandlers, JOBS, QUEUE_NAMES, type JobName } from './job-registry.js';
 import { createRedis } from './redis-connection.js';
+import { heartbeatFile, HEARTBEAT_EVERY_MS, removeHeartbeat, writeHeartbeat } from './worker-heartbeat.js';
 
 export class WorkerStartupError extends Error {}
 
@@ -24,6 +25,8 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
   private readonly running = new Map<string, AbortController>();
   private connection?: Redis;
   private stopping = false;
+  private heartbeat?: NodeJS.Timeout;
+  private lastJobAt: Date | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -61,6 +64,29 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
       this.workers.push(worker);
     }
     this.logger.log(`listening on queues ${QUEUE_NAMES.join(', ')} with ${this.handlers.size} job handler(s)`);
+    // A heartbeat the container's health check reads: the worker has no HTTP server, and a process
+    // that merely exists says nothing about its queues.
+    const beat = () => void this.beat().catch((e: Error) => this.logger.warn({ err: e.message }, 'heartbeat not written'));
+    beat();
+    this.heartbeat = setInterval(beat, HEARTBEAT_EVERY_MS);
+    this.heartbeat.unref();
+  }
+
+  private async beat(): Promise<void> {
+    let redis = 'ok';
+    try {
+      await Promise.race([this.connection!.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2000).unref())]);
+    } catch (e) {
+      redis = (e as Error).message;
+    }
+    await writeHeartbeat(heartbeatFile(this.config.QUEUE_PREFIX), {
+      pid: process.pid,
+      at: new Date().toISOString(),
+      redis,
+      queues: [...QUEUE_NAMES],
+      running: this.running.size,
+      lastJobAt: this.lastJobAt?.toISOString() ?? null,
+    });
   }
 
   private async run(job: Job): Promise<unknown> {
@@ -77,6 +103,7 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
       progress: (value) => job.updateProgress(value),
     };
     const log = { jobId: job.id, job: job.name, attempt: ctx.attempt };
+    this.lastJobAt = new Date();
     try {
       const result = await Promise.race([
         handler.handle(job.data, ctx),
@@ -108,6 +135,8 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.heartbeat);
+    await removeHeartbeat(heartbeatFile(this.config.QUEUE_PREFIX));
     if (!this.workers.length) return;
     this.stopping = true;
     const graceful = Promise.all(this.workers.map((w) => w.close()));

@@ -81,8 +81,12 @@ export class QueueService implements OnApplicationShutdown {
   }
 
   async getJob(queue: QueueName, id: string): Promise<JobView | undefined> {
-    const job = await (await this.queue(queue)).getJob(id);
-    return job ? await view(queue, job) : undefined;
+    // The state first, then the job: read the other way round, a job completing in between showed
+    // as completed with the result it did not have yet when its fields were read.
+    const q = await this.queue(queue);
+    const state = await q.getJobState(id);
+    const job = await q.getJob(id);
+    return job ? await view(queue, job, state) : undefined;
   }
 
   async failedJobs(limit = 100): Promise<JobView[]> {
@@ -108,12 +112,12 @@ export class QueueService implements OnApplicationShutdown {
   }
 }
 
-async function view(queue: string, job: Job): Promise<JobView> {
+async function view(queue: string, job: Job, state?: string): Promise<JobView> {
   return {
     id: job.id!,
     name: job.name,
     queue,
-    state: await job.getState(),
+    state: state ?? (await job.getState()),
     attemptsMade: job.attemptsMade,
     failedReason: job.failedReason || undefined,
     progress: job.progress,

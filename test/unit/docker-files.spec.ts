@@ -90,6 +90,12 @@ describe('docker/compose.yaml', () => {
     expect(readFileSync('.env.example', 'utf8')).toMatch(/^API_DOCS_ENABLED=$/m);
   });
 
+  it("checks the worker's health through its heartbeat, not a process that merely exists", () => {
+    const test = JSON.stringify(compose.services.worker.healthcheck?.test);
+    expect(test).not.toMatch(/kill -0/);
+    expect(test).toMatch(/admin.*health-check.*--role.*worker/);
+  });
+
   it('starts api and worker only after migrations succeeded', () => {
     for (const name of ['api', 'worker']) {
       expect(compose.services[name].depends_on?.migrate?.condition).toBe('service_completed_successfully');
@@ -111,6 +117,8 @@ describe('docker/Dockerfile', () => {
     expect(runtime).toMatch(/apt-get install[^\n]*\bffmpeg\b[^\n]*\bewf-tools\b/);
     expect(runtime).toMatch(/^USER (?!root)\w+/m);
     expect(runtime).toMatch(/^HEALTHCHECK /m);
+    // The same image runs as API or worker: its health check must suit both, not probe the API port only.
+    expect(runtime).toMatch(/admin", "health-check"/);
   });
 });
 

@@ -1,13 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { startWorker } from '../../../apps/worker/bootstrap.js';
 import { WorkerModule } from '../../../apps/worker/worker.module.js';
 import { createDataSource, runMigrations } from '../../../libs/database/index.js';
-import { HandlesJob, QueueService, type JobView } from '../../../libs/queue/index.js';
+import { checkHeartbeat, HandlesJob, heartbeatFile, QueueService, type JobView } from '../../../libs/queue/index.js';
 import { createObjectStore, type S3ObjectStore } from '../../../libs/storage/index.js';
-import { randomKey, testConfig } from '../../support/test-env.js';
+import { CLI, cliOptions, randomKey, testConfig } from '../../support/test-env.js';
+
+const run = promisify(execFile);
 
 const MiB = 1024 * 1024;
 
@@ -95,6 +100,29 @@ describe('worker and queues (real Redis, S3, PostgreSQL)', () => {
     expect(job?.finishedAt!.getTime()).toBeGreaterThanOrEqual(shutdownStartedAt - 5);
     expect(job?.finishedAt!.getTime()).toBeLessThanOrEqual(closedAt);
     expect((job?.result as { size: number }).size).toBe(body.length);
+  });
+
+  it("writes a heartbeat that the container health check reads, and removes it when it stops", async () => {
+    const file = heartbeatFile(config.QUEUE_PREFIX);
+    const own = worker ?? (await startWorker(config, { shutdownHooks: false }));
+    worker = own;
+    for (let i = 0; i < 50 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(checkHeartbeat(file)).toMatchObject({ healthy: true, beat: { redis: 'ok', pid: process.pid } });
+    const check = (role: string) =>
+      run('node', [CLI, 'admin', 'health-check', '--role', role, '--queue-prefix', config.QUEUE_PREFIX], cliOptions({ DEMS_API_URL: 'http://127.0.0.1:9' })).then(
+        (r) => ({ code: 0, out: r.stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+      );
+    expect(await check('worker')).toMatchObject({ code: 0, out: expect.stringMatching(/^healthy: worker/) });
+    // A stale heartbeat (a stuck worker) is unhealthy.
+    expect(checkHeartbeat(file, Date.now() + 120_000)).toMatchObject({ healthy: false, reason: expect.stringMatching(/s old/) });
+    await own.close();
+    worker = undefined;
+    expect(existsSync(file)).toBe(false);
+    expect(await check('worker')).toMatchObject({ code: 1, out: expect.stringMatching(/^UNHEALTHY: no worker heartbeat/) });
+    // Run as an API (no heartbeat here): the API port decides.
+    expect(await check('auto')).toMatchObject({ code: 1, out: expect.stringMatching(/^UNHEALTHY: the API does not answer/) });
+    worker = await startWorker(config, { shutdownHooks: false });
   });
 
   it('refuses to start when a job has two handlers', async () => {
