@@ -162,13 +162,13 @@ export class DisclosureBundlesService {
   }
 
   /** Loads a bundle the caller may reach: a CPS user through a live share, others as case managers. */
-  private async reach(bundleId: string, actor: Actor): Promise<{ row: Record<string, unknown>; viaShare: boolean }> {
+  private async reach(bundleId: string, actor: Actor): Promise<{ row: Record<string, unknown>; viaShare: boolean; shareId?: string }> {
     if (!isUuid(bundleId)) throw bundleNotFound();
     const row = await one<Record<string, unknown>>(this.ds, `SELECT * FROM disclosure_bundles WHERE id = $1`, [bundleId]);
     if (actor.principal.role === 'cps_prosecutor') {
-      const share = row && (await one(this.ds, `SELECT 1 FROM disclosure_shares WHERE bundle_id = $1 AND recipient_id = $2 AND revoked_at IS NULL AND expires_at > now()`, [bundleId, actor.principal.userId]));
+      const share = row && (await one<{ id: string }>(this.ds, `SELECT id FROM disclosure_shares WHERE bundle_id = $1 AND recipient_id = $2 AND revoked_at IS NULL AND expires_at > now() ORDER BY expires_at DESC LIMIT 1`, [bundleId, actor.principal.userId]));
       if (!row || !share || row.state !== 'ready') throw bundleNotFound();
-      return { row, viaShare: true };
+      return { row, viaShare: true, shareId: share.id };
     }
     if (!row) throw bundleNotFound();
     // Bundles are managed by members only (break-glass reading never reaches them): to anyone
@@ -253,7 +253,7 @@ export class DisclosureBundlesService {
    * `consultation` for police staff checking what they send.
    */
   async download(bundleId: string, range: ByteRange | undefined, actor: Actor): Promise<{ got: GetResult; sha256: string; size: number; fileName: string }> {
-    const { row, viaShare } = await this.reach(bundleId, actor);
+    const { row, viaShare, shareId } = await this.reach(bundleId, actor);
     if (row.state !== 'ready') throw new AppError('BUNDLE_NOT_READY', `The bundle is ${String(row.state)}`, 409);
     const size = Number(row.size);
     if (range && (range.start >= size || (range.end !== undefined && range.end < range.start))) {
@@ -268,9 +268,10 @@ export class DisclosureBundlesService {
         actor: actor.principal,
         object: { type: 'disclosure_bundle', id: bundleId, version: row.version as number, sha256: row.sha256 as string },
         recipient: viaShare ? actor.principal.username : undefined,
-        justification: actor.justification ?? (viaShare ? { code: 'court_preparation', text: 'disclosure bundle download by the CPS' } : undefined),
+        // The disclosure's reason is the share (its own event carries the officer's justification); the recipient's, when given, is kept too.
+        justification: actor.justification,
         context: actor.context,
-        details: { start: range?.start ?? 0, end, partial: !!range && (range.start > 0 || end < size - 1) },
+        details: { start: range?.start ?? 0, end, partial: !!range && (range.start > 0 || end < size - 1), ...(shareId ? { shareId } : {}) },
       }),
     );
     const got = await this.store.get(row.bucket as string, row.object_key as string, range ? { start: range.start, end } : undefined);
