@@ -156,6 +156,25 @@ export class ExtractionsService {
     return true;
   }
 
+  /**
+   * Sealed files of device extraction exhibits that belong to no extraction set yet (their job never got
+   * queued: Redis away at seal time) are queued again; the job id differs per sweep hour, so a job
+   * kept by BullMQ from an earlier attempt does not swallow the new one.
+   */
+  async requeueStalled(olderThanMinutes = 15): Promise<number> {
+    const stalled = await rows<{ id: string; exhibit_id: string }>(
+      this.ds,
+      `SELECT f.id, f.exhibit_id FROM evidence_files f JOIN exhibits x ON x.id = f.exhibit_id
+        WHERE x.source_type = 'device_extraction' AND f.state = 'sealed' AND f.sealed_at < now() - make_interval(mins => $1)
+          AND NOT EXISTS (SELECT 1 FROM extractions e WHERE e.exhibit_id = f.exhibit_id AND f.id = ANY(e.member_file_ids))
+        LIMIT 1000`,
+      [olderThanMinutes],
+    );
+    const hour = Math.floor(Date.now() / 3600_000);
+    for (const s of stalled) await this.queues.enqueue('extraction.verify', { exhibitId: s.exhibit_id, fileId: s.id }, { jobId: `extraction-${s.id}-sweep-${hour}` });
+    return stalled.length;
+  }
+
   async verifyExhibit(exhibitId: string, signal: AbortSignal, progress: (percent: number) => Promise<void>): Promise<{ sets: number; states: Record<string, string> }> {
     const files = await rows<SealedFile>(
       this.ds,
@@ -174,6 +193,8 @@ export class ExtractionsService {
       exhibitFiles.push({ fileId: f.id, name: f.original_filename, size: Number(f.size), sha256: f.sha256, recognition: await recogniseContainer(source) });
     }
     const sets = groupExtractionSets(exhibitFiles);
+    // The files could be read and grouped: a failure recorded for a job that never got this far is superseded.
+    await this.ds.query(`DELETE FROM extractions WHERE exhibit_id = $1 AND set_key LIKE 'job:%'`, [exhibitId]);
     const states: Record<string, string> = {};
     for (const [i, set] of sets.entries()) {
       signal.throwIfAborted();
@@ -349,7 +370,7 @@ export class ExtractionsService {
   }
 
   /** The job gave up: the exhibit's sets still being verified show failed with the reason, and a custody event. */
-  async failed(exhibitId: string, code: string, reason: string): Promise<void> {
+  async failed(exhibitId: string, fileId: string, code: string, reason: string): Promise<void> {
     await this.ds.transaction(async (tx) => {
       const stuck = await rows<{ id: string; case_id: string }>(
         tx,
@@ -357,6 +378,19 @@ export class ExtractionsService {
           WHERE exhibit_id = $1 AND state IN ('verifying', 'received') AND cardinality(missing_segments) = 0 RETURNING id, case_id`,
         [exhibitId, code, reason.slice(0, 2000)],
       );
+      // The job failed before it could group the files (storage unreachable, …): the file shows a failed set of its own.
+      const member = await one(tx, `SELECT 1 FROM extractions WHERE exhibit_id = $1 AND $2::uuid = ANY(member_file_ids)`, [exhibitId, fileId]);
+      if (!member) {
+        const row = await one<{ id: string; case_id: string }>(
+          tx,
+          `INSERT INTO extractions (case_id, exhibit_id, set_key, kind, state, outcome_code, outcome_reason, member_file_ids)
+           SELECT f.case_id, f.exhibit_id, 'job:' || f.id, 'opaque', 'failed', $3, $4, ARRAY[f.id] FROM evidence_files f WHERE f.id = $2 AND f.exhibit_id = $1
+           ON CONFLICT (exhibit_id, set_key) DO UPDATE SET outcome_code = EXCLUDED.outcome_code, outcome_reason = EXCLUDED.outcome_reason, updated_at = now()
+           RETURNING id, case_id`,
+          [exhibitId, fileId, code, reason.slice(0, 2000)],
+        );
+        if (row) stuck.push(row);
+      }
       for (const s of stuck) {
         await recordCustodyEvent(tx, {
           type: 'extraction.failed',

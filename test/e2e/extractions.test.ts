@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { startWorker } from '../../apps/worker/bootstrap.js';
-import type { ExtractionEntryView, ExtractionView } from '../../libs/evidence/index.js';
+import { ExtractionsService, type ExtractionEntryView, type ExtractionView } from '../../libs/evidence/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
 import { fixturePath } from '../support/fixtures.js';
 import { CLI, cliOptions } from '../support/test-env.js';
@@ -189,4 +189,26 @@ describe('extractions: verification and inventory of device extractions (real AP
     expect(lines).toHaveLength(ufdrFiles.length + 2);
     expect(csv.stdout).toContain(",'=cmd.txt,");
   }, 150_000);
+
+  it('a job out of attempts before it could read the files leaves a visible failed set with the reason and a custody event', async () => {
+    const x = await h.call('POST', `/api/v1/cases/${caseId}/exhibits`, { token: oic.token, body: { reference: 'DX/6', sourceType: 'other', description: 'extraction DX/6', producer: 'D X' } });
+    exhibits['DX/6'] = x.body.id as string;
+    const fileId = await upload('DX/6', 'phone.xry', randomBytes(1000));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const files = (await h.call('GET', `/api/v1/cases/${caseId}/exhibits/${exhibits['DX/6']}/files`, { token: oic.token, headers: JUSTIFY })).body as unknown as { id: string; state: string }[];
+      if (files.find((f) => f.id === fileId)?.state === 'sealed') break;
+      if (Date.now() > deadline) throw new Error('phone.xry not sealed');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await worker.get(ExtractionsService).failed(exhibits['DX/6'], fileId, 'JOB_FAILED', 'the object store did not answer (after 3 attempts)');
+    const [v] = await extractions('DX/6');
+    expect(v).toMatchObject({ state: 'failed', outcome: { code: 'JOB_FAILED', reason: 'the object store did not answer (after 3 attempts)' }, members: [{ fileId, filename: 'phone.xry' }] });
+    const events = await h.ds.query(`SELECT outcome, details FROM custody_events WHERE type = 'extraction.failed' AND object_id = $1`, [v.id]);
+    expect(events).toHaveLength(1);
+    expect(events[0].details).toMatchObject({ code: 'JOB_FAILED', final: true });
+    // It is not swept again (requeueStalled skips files that belong to a set, a failed one included).
+    const member = await h.ds.query(`SELECT 1 FROM extractions WHERE exhibit_id = $1 AND $2::uuid = ANY(member_file_ids)`, [exhibits['DX/6'], fileId]);
+    expect(member).toHaveLength(1);
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ export class ExtractionVerifyJob implements JobHandler<Name> {
   }
 
   /** Out of attempts (or refused for good): the sets being verified show failed with the reason and a custody event; never "verifying" forever. */
-  async onFinalFailure({ exhibitId }: JobPayloads[Name], failure: JobFailure): Promise<void> {
-    await this.extractions.failed(exhibitId, failure.code, `${failure.message} (after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'})`);
+  async onFinalFailure({ exhibitId, fileId }: JobPayloads[Name], failure: JobFailure): Promise<void> {
+    await this.extractions.failed(exhibitId, fileId, failure.code, `${failure.message} (after ${failure.attempts} attempt${failure.attempts === 1 ? '' : 's'})`);
   }
 }

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../libs/config/index.js';
-import { EvidenceFilesService, WorkingCopiesService } from '../../../libs/evidence/index.js';
+import { EvidenceFilesService, ExtractionsService, WorkingCopiesService } from '../../../libs/evidence/index.js';
 import { HandlesJob, QueueService, type JobHandler, type JobResults } from '../../../libs/queue/index.js';
 
 type Name = 'ingest.expire-uploads';
 
 /**
  * Every INGEST_EXPIRY_CHECK_MINUTES: abandoned uploads lose their parts in storage and are marked
- * expired, and completed files whose seal job (or sealed files whose media job) never got queued
+ * expired, and completed files whose seal job (or sealed files whose media or extraction job) never got queued
  * are queued again.
  */
 @Injectable()
@@ -18,6 +18,7 @@ export class UploadExpiryJob implements JobHandler<Name>, OnApplicationBootstrap
   constructor(
     @Inject(EvidenceFilesService) private readonly files: EvidenceFilesService,
     @Inject(WorkingCopiesService) private readonly workingCopies: WorkingCopiesService,
+    @Inject(ExtractionsService) private readonly extractions: ExtractionsService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -29,7 +30,7 @@ export class UploadExpiryJob implements JobHandler<Name>, OnApplicationBootstrap
 
   async handle(): Promise<JobResults[Name]> {
     const { expired, recovered } = await this.files.expireIdle();
-    const requeued = (await this.files.requeueStalledSeals()) + (await this.workingCopies.requeueStalled());
+    const requeued = (await this.files.requeueStalledSeals()) + (await this.workingCopies.requeueStalled()) + (await this.extractions.requeueStalled());
     return { expired, recovered, requeued };
   }
 }
