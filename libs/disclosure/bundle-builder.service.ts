@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import yazl from 'yazl';
@@ -155,7 +155,7 @@ export class BundleBuilder {
     return out;
   }
 
-  async build(bundleId: string, signal: AbortSignal): Promise<{ state: string; sha256: string | null; size: number | null }> {
+  async build(bundleId: string, signal: AbortSignal, progress: (percent: number) => Promise<void> = async () => undefined): Promise<{ state: string; sha256: string | null; size: number | null }> {
     // yazl writes DOS times in local time: bytes must not depend on the machine's time zone.
     if (new Date().getTimezoneOffset() !== 0) throw new TerminalJobError('WORKER_TZ_NOT_UTC', 'The worker must run with TZ=UTC to build disclosure bundles (ZIP times are local times)');
     const b = await one<Record<string, unknown>>(this.ds, `SELECT b.*, c.urn FROM disclosure_bundles b JOIN cases c ON c.id = b.case_id WHERE b.id = $1`, [bundleId]);
@@ -183,6 +183,8 @@ export class BundleBuilder {
     for (const it of items) {
       try {
         const d = await hashStoredObject(this.store, it.bucket, it.objectKey, { signal, size: it.size });
+        // Progress: the fixity pass is the first half of the work, the ZIP the second.
+        await progress(Math.floor((50 * (items.indexOf(it) + 1)) / Math.max(1, items.length)));
         if (d.sha256 !== it.sha256 || d.size !== it.size) problems.push(`${it.exhibitReference} ${it.originalFilename}: stored SHA-256 ${d.sha256} (${d.size} bytes), sealed ${it.sha256} (${it.size} bytes)`);
       } catch (e) {
         if ((e as AppError).code === 'OBJECT_NOT_FOUND') problems.push(`${it.exhibitReference} ${it.originalFilename}: the stored object is missing`);
@@ -285,15 +287,29 @@ export class BundleBuilder {
           .catch((e: unknown) => cb(e, undefined as unknown as Readable));
       });
     }
-    zip.end();
-    const out = new PassThrough();
+    // With STORE and every size known, yazl states the ZIP's exact size up front: the put checks it.
+    const predicted = await new Promise<number>((resolve) => zip.end(undefined, ((n: number) => resolve(n)) as () => void));
+    let sent = 0;
+    let reported = 50;
+    // Counts the bytes on their way to S3 for the job's progress (a 'data' listener would start the flow before the put reads).
+    const out = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        sent += chunk.length;
+        const p = predicted > 0 ? 50 + Math.floor((49 * sent) / predicted) : 50;
+        if (p > reported) {
+          reported = p;
+          void progress(p).catch(() => undefined);
+        }
+        cb(null, chunk);
+      },
+    });
     const onZipError = (e: unknown) => out.destroy(e as Error);
     zip.on('error', onZipError);
     zip.outputStream.on('error', onZipError);
     zip.outputStream.pipe(out);
     const objectKey = `disclosure/${caseId}/${bundleId}.zip`;
     const bucket = this.store.buckets.working;
-    const put = await this.store.put(bucket, objectKey, out, { contentType: 'application/zip' });
+    const put = await this.store.put(bucket, objectKey, out, { contentType: 'application/zip', expectedSize: predicted >= 0 ? predicted : undefined });
 
     await this.ds.transaction(async (tx) => {
       await tx.query(

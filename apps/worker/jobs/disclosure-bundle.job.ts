@@ -11,7 +11,7 @@ export class DisclosureBundleJob implements JobHandler<Name> {
   constructor(@Inject(BundleBuilder) private readonly builder: BundleBuilder) {}
 
   async handle({ bundleId }: JobPayloads[Name], ctx: JobContext): Promise<JobResults[Name]> {
-    const r = await this.builder.build(bundleId, ctx.signal);
+    const r = await this.builder.build(bundleId, ctx.signal, (p) => ctx.progress(p));
     await ctx.progress(100);
     return r;
   }
