@@ -209,7 +209,7 @@ export class ExtractionsService {
         await this.ds.query(`UPDATE extractions SET state = 'received', updated_at = now() WHERE id = $1 AND state = 'verifying'`, [id]);
         throw e;
       }
-      await this.finish(id, caseId, set.kind, members, result);
+      await this.finish(id, caseId, exhibitId, set.kind, members, result);
       states[id] = result.state;
       await progress(Math.round(((i + 1) / sets.length) * 100));
     }
@@ -337,7 +337,7 @@ export class ExtractionsService {
     );
   }
 
-  private async finish(id: string, caseId: string, kind: string, members: string[], r: Result): Promise<void> {
+  private async finish(id: string, caseId: string, exhibitId: string, kind: string, members: string[], r: Result): Promise<void> {
     await this.ds.transaction(async (tx) => {
       await tx.query(
         `UPDATE extractions SET state = $2, outcome_code = $3, outcome_reason = $4, warnings = $5, problems = $6, facts = $7, hashes = $8, missing_segments = $9::int[],
@@ -351,7 +351,9 @@ export class ExtractionsService {
         caseId,
         object: { type: 'extraction', id },
         outcome: r.state === 'failed' ? 'failed' : undefined,
+        // The exhibit and member files are named so the event is withheld with them where they are hidden (sensitive-items.ts).
         details: {
+          exhibitId,
           worker: this.worker,
           kind,
           state: r.state,
@@ -398,7 +400,7 @@ export class ExtractionsService {
           caseId: s.case_id,
           object: { type: 'extraction', id: s.id },
           outcome: 'failed',
-          details: { code, reason: reason.slice(0, 2000), worker: this.worker, final: true },
+          details: { exhibitId, fileId, code, reason: reason.slice(0, 2000), worker: this.worker, final: true },
         });
       }
     });
@@ -423,7 +425,7 @@ export class ExtractionsService {
     return this.ds.transaction(async (tx) => {
       const access = await this.access.resolve(principal, caseId, 'case.read', { justification, context, tx });
       const found = await this.views(tx, `e.case_id = $1 ${exhibitVisibility(access, '$1', 'e.exhibit_id')}`, [caseId]);
-      await recordCustodyEvent(tx, { type: 'extraction.consulted', operation: 'consultation', caseId, actor: principal, object: { type: 'case', id: caseId }, justification, context, details: { extractions: found.length } });
+      await recordCustodyEvent(tx, { type: 'extraction.consulted', operation: 'consultation', caseId, actor: principal, object: { type: 'case', id: caseId }, justification, context, details: {} });
       return found;
     });
   }
