@@ -305,6 +305,14 @@ describe('disclosure: schedules, bundles, sharing, download and offline verifica
       m.set('custody/JS_1.jsonl', Buffer.from(lines.slice(0, -2).join('\n') + '\n'));
     });
     expect(truncated.problems).toContainEqual(expect.stringMatching(/^custody\/JS_1\.jsonl: custody extract fails .*truncated: the signed summary covers \d+ events, the file has \d+/));
+    const added = await tampered('added', (m) => {
+      m.set('exhibits/JS_1/planted.txt', Buffer.from('not disclosed by the police'));
+    });
+    expect(added.problems).toContain('exhibits/JS_1/planted.txt: in the bundle but not in the manifest');
+    const removed = await tampered('removed', (m) => {
+      m.delete('exhibits/JS_1/camera 1.dav');
+    });
+    expect(removed.problems).toContainEqual(expect.stringMatching(/^exhibits\/JS_1\/camera 1\.dav: listed in the manifest but missing/));
     // Each of the four is also what sha256sum -c would catch for the file itself, except the manifest's own signature.
     expect(byte.ok || manifest.ok || edited.ok || truncated.ok).toBe(false);
   });
