@@ -18,6 +18,7 @@ export interface JobPayloads {
   'ingest.seal': { fileId: string; digests?: Digests };
   /** Remove abandoned uploads' parts from storage (scheduled). */
   'ingest.expire-uploads': Record<string, never>;
+  /** Probe a sealed original and make its working copies (video, audio, image), each a recorded derivative. */
   'media.process': { fileId: string };
   /** Group an exhibit's sealed files into extraction sets and verify the complete ones (libs/extraction). */
   'extraction.verify': { exhibitId: string; fileId: string };
@@ -55,6 +56,7 @@ export const JOBS: { readonly [N in JobName]: JobSpec } = {
   // A read-back hash of a multi-GB file takes minutes; storage hiccups are retried.
   'ingest.seal': { queue: 'ingest', attempts: 5, backoffMs: 5_000, timeoutMs: 6 * 3600_000 },
   'ingest.expire-uploads': { queue: 'ingest', attempts: 2, backoffMs: 60_000, timeoutMs: 30 * 60_000 },
+  // ffmpeg has its own time limits per run; the job's is the ceiling for a long recording.
   'media.process': { queue: 'media', attempts: 3, backoffMs: 30_000, timeoutMs: 6 * 3600_000 },
   // ewfverify reads the whole image (its own time limit per GiB); staging busy is retried.
   'extraction.verify': { queue: 'extraction', attempts: 3, backoffMs: 30_000, timeoutMs: 12 * 3600_000 },
