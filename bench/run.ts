@@ -6,9 +6,10 @@ import { caseList } from './case-list.bench.js';
 import { ingestBench } from './ingest.bench.js';
 import { ledgerBench } from './ledger.bench.js';
 import { storageStream } from './storage-stream.bench.js';
+import { disclosureVerify } from './disclosure-verify.bench.js';
 
 /** Every benchmark, by name. `npm run bench [-- name… --key value…]` runs the named ones (default all). */
-const BENCHMARKS: Benchmark[] = [storageStream, caseList, ledgerBench, ingestBench];
+const BENCHMARKS: Benchmark[] = [storageStream, caseList, ledgerBench, ingestBench, disclosureVerify];
 
 const names: string[] = [];
 const args = new Map<string, string>();
