@@ -37,7 +37,8 @@ describe('independent witnesses', () => {
   const loops: ChildProcess[] = [];
 
   const cli = async (args: string[], env: Record<string, string | undefined> = {}) => {
-    const r = await run('node', [CLI, ...args], cliOptions(env)).catch((e) => e as { code: number; stdout: string; stderr: string });
+    // Bounded, so a hang shows as a failure; the export that waits for witnesses is given 60 s of waiting.
+    const r = await run('node', [CLI, ...args], { ...cliOptions(env), timeout: 100_000 }).catch((e) => e as { code: number; stdout: string; stderr: string });
     return { code: (r as { code?: number }).code ?? 0, stdout: r.stdout, stderr: r.stderr };
   };
   const witness = (w: 'w1' | 'w2', h: ApiHarness) => cli(['witness', 'run', '--once', '--json', '--log-url', h.base, '--log-key', logKey, '--state', dirs[w]]);
@@ -237,6 +238,8 @@ describe('independent witnesses', () => {
     expect(exported.code).toBe(0);
     expect(exported.stdout).toMatch(/added the witnessed checkpoint at size \d+/);
     for (const p of loops) {
+      // Both loops were still running (a loop only ends on a refusal or a signal), and stop cleanly.
+      expect(p.exitCode).toBeNull();
       const exit = new Promise((resolve) => p.once('exit', resolve));
       p.kill('SIGTERM');
       expect(await exit).toBe(0);
