@@ -340,7 +340,11 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     const files = worker.get(EvidenceFilesService);
     expect(await files.expireIdle()).toEqual({ expired: 0, recovered: 0 });
     await h.ds.query(`UPDATE evidence_files SET last_activity_at = now() - interval '1 year' WHERE id = $1`, [id]);
-    expect((await files.expireIdle()).expired).toBe(1);
+    // This call expires it, or the worker's own scheduled sweep (the same code) got there a moment
+    // before on a busy machine: either way it is expired exactly once, with one event (checked below).
+    const swept = await files.expireIdle();
+    expect(swept.expired).toBeLessThanOrEqual(1);
+    expect((await view(oic.token, id)).state).toBe('expired');
     expect(await store.listMultipartUploads(store.buckets.originals, key)).toEqual([]);
     expect(await store.head(store.buckets.originals, `${key}.info`)).toBeUndefined();
     expect(await store.head(store.buckets.originals, `${key}.part`)).toBeUndefined();
