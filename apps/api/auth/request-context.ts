@@ -1,4 +1,5 @@
-import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AppError, textProblem } from '../../../libs/core/index.js';
 import { JUSTIFICATION_CODES, type Justification, type JustificationCode } from '../../../libs/custody/index.js';
@@ -47,3 +48,13 @@ export const JustificationHeader = createParamDecorator((_: unknown, ctx: Execut
   if (problem) throw new AppError('INVALID_JUSTIFICATION', `X-Justification-Text ${problem}`, 400);
   return { code: code as JustificationCode, text: t };
 });
+
+/**
+ * Documents the s.62 justification headers in the OpenAPI document: required where consulting
+ * evidence always needs a reason, optional where the service decides (non-members of a case).
+ */
+export const JustificationHeaders = (required: boolean) =>
+  applyDecorators(
+    ApiHeader({ name: 'X-Justification-Code', required, description: required ? 's.62 reason code' : 's.62 reason code (required to consult evidence or open a case without membership)' }),
+    ApiHeader({ name: 'X-Justification-Text', required, description: 's.62 reason, 5-500 characters' }),
+  );

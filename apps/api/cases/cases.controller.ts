@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   CasesService,
   createCaseSchema,
@@ -18,13 +18,8 @@ import {
 } from '../../../libs/cases/index.js';
 import type { Justification } from '../../../libs/custody/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
-import { Ctx, CurrentUser, JustificationHeader } from '../auth/request-context.js';
+import { Ctx, CurrentUser, JustificationHeader, JustificationHeaders } from '../auth/request-context.js';
 import { ApiZodBody } from '../validation.js';
-
-const JustificationHeaders = () => (target: object, key?: string | symbol, desc?: PropertyDescriptor) => {
-  ApiHeader({ name: 'X-Justification-Code', required: false, description: 's.62 reason code (required to consult evidence or open a case without membership)' })(target, key!, desc!);
-  ApiHeader({ name: 'X-Justification-Text', required: false, description: 's.62 reason, 5-500 characters' })(target, key!, desc!);
-};
 
 @ApiTags('cases')
 @ApiBearerAuth()
@@ -46,7 +41,7 @@ export class CasesController {
   }
 
   @Get(':caseId')
-  @JustificationHeaders()
+  @JustificationHeaders(false)
   @ApiOperation({ summary: 'One case (members; supervisors and auditors with a justification)' })
   get(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
     return this.cases.get(p, caseId, j, ctx);
@@ -60,7 +55,7 @@ export class CasesController {
   }
 
   @Get(':caseId/members')
-  @JustificationHeaders()
+  @JustificationHeaders(false)
   @ApiOperation({ summary: 'Members of a case and their roles on it' })
   members(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
     return this.cases.members(p, caseId, j, ctx);
@@ -101,14 +96,14 @@ export class ExhibitsController {
   }
 
   @Get()
-  @JustificationHeaders()
+  @JustificationHeaders(false)
   @ApiOperation({ summary: 'Exhibits of a case (a justification is required: consulting evidence is logged)' })
   list(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
     return this.exhibits.list(p, caseId, j, ctx);
   }
 
   @Get(':exhibitId')
-  @JustificationHeaders()
+  @JustificationHeaders(false)
   @ApiOperation({ summary: 'One exhibit (a justification is required)' })
   get(
     @CurrentUser() p: Principal,

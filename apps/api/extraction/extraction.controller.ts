@@ -1,14 +1,9 @@
 import { Controller, Get, Header, Inject, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Justification } from '../../../libs/custody/index.js';
 import { entriesToCsv, ExtractionsService, type EntryQuery } from '../../../libs/evidence/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
-import { Ctx, CurrentUser, JustificationHeader } from '../auth/request-context.js';
-
-const Reason = () => (target: object, key?: string | symbol, desc?: PropertyDescriptor) => {
-  ApiHeader({ name: 'X-Justification-Code', required: true, description: 's.62 reason code' })(target, key!, desc!);
-  ApiHeader({ name: 'X-Justification-Text', required: true, description: 's.62 reason, 5-500 characters' })(target, key!, desc!);
-};
+import { Ctx, CurrentUser, JustificationHeader, JustificationHeaders } from '../auth/request-context.js';
 
 const EntryFilters = () => (target: object, key?: string | symbol, desc?: PropertyDescriptor) => {
   ApiQuery({ name: 'q', required: false, description: 'path substring or name prefix (case-insensitive)' })(target, key!, desc!);
@@ -29,14 +24,14 @@ export class ExtractionController {
   constructor(@Inject(ExtractionsService) private readonly extractions: ExtractionsService) {}
 
   @Get('extractions')
-  @Reason()
+  @JustificationHeaders(true)
   @ApiOperation({ summary: 'Every extraction set of the case with its state (received, verifying, verified, verified_with_warnings, failed, not_verifiable)' })
   forCase(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
     return this.extractions.forCase(p, caseId, j, ctx);
   }
 
   @Get('exhibits/:exhibitId/extractions')
-  @Reason()
+  @JustificationHeaders(true)
   @ApiOperation({ summary: "An exhibit's extraction sets: state, outcome code and reason, warnings, header/report facts, stored and calculated hashes, member files, missing segments" })
   forExhibit(
     @CurrentUser() p: Principal,
@@ -49,7 +44,7 @@ export class ExtractionController {
   }
 
   @Get('extractions/:extractionId/entries')
-  @Reason()
+  @JustificationHeaders(true)
   @EntryFilters()
   @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 100' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
@@ -66,7 +61,7 @@ export class ExtractionController {
   }
 
   @Get('extractions/:extractionId/entries.csv')
-  @Reason()
+  @JustificationHeaders(true)
   @EntryFilters()
   @Header('content-type', 'text/csv; charset=utf-8')
   @ApiOperation({ summary: 'The inventory (filtered as for /entries) as CSV; cells that a spreadsheet would read as a formula are prefixed with an apostrophe' })

@@ -7,12 +7,7 @@ import type { Justification } from '../../../libs/custody/index.js';
 import { WorkingCopiesService } from '../../../libs/evidence/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
 import type { ByteRange } from '../../../libs/storage/index.js';
-import { Ctx, CurrentUser, JustificationHeader } from '../auth/request-context.js';
-
-const Reason = () => (target: object, key?: string | symbol, desc?: PropertyDescriptor) => {
-  ApiHeader({ name: 'X-Justification-Code', required: true, description: 's.62 reason code' })(target, key!, desc!);
-  ApiHeader({ name: 'X-Justification-Text', required: true, description: 's.62 reason, 5-500 characters' })(target, key!, desc!);
-};
+import { Ctx, CurrentUser, JustificationHeader, JustificationHeaders } from '../auth/request-context.js';
 
 /** One `bytes=start-end` range (or `bytes=start-`, `bytes=-suffix`); anything else is served whole. */
 export function parseRange(header: string | undefined, size: number): ByteRange | undefined | 'unsatisfiable' {
@@ -41,14 +36,14 @@ export class MediaController {
   constructor(@Inject(WorkingCopiesService) private readonly workingCopies: WorkingCopiesService) {}
 
   @Get('media')
-  @Reason()
+  @JustificationHeaders(true)
   @ApiOperation({ summary: "Every sealed file of the case with its media state (pending, processing, ready, partial, not_media, needs_specialist_tool, failed), progress and working copies" })
   forCase(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
     return this.workingCopies.forCase(p, caseId, j, ctx);
   }
 
   @Get('exhibits/:exhibitId/media')
-  @Reason()
+  @JustificationHeaders(true)
   @ApiOperation({ summary: "An exhibit's files with their probe facts, media state and working copies (each with its SHA-256, recipe and reference)" })
   forExhibit(
     @CurrentUser() p: Principal,
@@ -68,7 +63,7 @@ export class MediaController {
   }
 
   @Get('exhibits/:exhibitId/files/:fileId/derivatives/:derivativeId/content')
-  @Reason()
+  @JustificationHeaders(true)
   @ApiHeader({ name: 'Range', required: false, description: 'bytes=start-end: a part of the file (206), for seeking in a player' })
   @ApiOperation({ summary: 'The bytes of a working copy, seekable (HTTP Range, 206); each request is an s.62 consultation naming the range' })
   async content(
