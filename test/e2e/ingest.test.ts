@@ -120,8 +120,9 @@ describe('ingest: resumable tus uploads sealed by the service (real API, worker,
     return { id, headers, patch, ended };
   }
 
+  /** The file's ingest events (the worker's media events on a sealed file follow on their own time). */
   async function events(id: string): Promise<string[]> {
-    const r = await h.ds.query(`SELECT type FROM custody_events WHERE object_type = 'evidence_file' AND object_id = $1 ORDER BY seq`, [id]);
+    const r = await h.ds.query(`SELECT type FROM custody_events WHERE object_type = 'evidence_file' AND object_id = $1 AND type LIKE 'evidence.%' ORDER BY seq`, [id]);
     return r.map((x: { type: string }) => x.type);
   }
 
