@@ -1,5 +1,6 @@
 import PDFDocument from 'pdfkit';
 import { escapeHtml, type BundleManifest } from './bundle-layout.js';
+import { pdfText, useDisclosureFonts } from './pdf-fonts.js';
 
 function groups(m: BundleManifest) {
   const byRef = new Map<string, BundleManifest['files']>();
@@ -41,22 +42,22 @@ ${others}
 export function indexPdf(m: BundleManifest): Promise<Buffer> {
   const when = new Date(m.createdAt);
   const doc = new PDFDocument({ size: 'A4', margin: 40, info: { Title: `Disclosure bundle ${m.caseUrn} v${m.version}`, Producer: 'dems', Creator: 'dems', CreationDate: when, ModDate: when } });
+  useDisclosureFonts(doc);
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
-  const ascii = (s: string) => s.normalize('NFC').replace(/[^\u0020-\u007e\u00a0-\u00ff]/g, '?');
-  doc.font('Helvetica-Bold').fontSize(15).text(ascii(`Disclosure bundle: case ${m.caseUrn}, version ${m.version}`));
-  doc.font('Helvetica').fontSize(9).text(ascii(`Bundle ${m.bundleId}, made ${m.createdAt} (UTC). ${m.audience === 'cps_only' ? 'CPS ONLY: may hold sensitive (MG6D) material.' : 'Holds no sensitive (MG6D) material.'}`));
-  if (m.supplementaryTo) doc.text(ascii(`Supplementary bundle: only what changed since bundle ${m.supplementaryTo}.`));
+  doc.font('bold').fontSize(15).text(pdfText(`Disclosure bundle: case ${m.caseUrn}, version ${m.version}`));
+  doc.font('regular').fontSize(9).text(pdfText(`Bundle ${m.bundleId}, made ${m.createdAt} (UTC). ${m.audience === 'cps_only' ? 'CPS ONLY: may hold sensitive (MG6D) material.' : 'Holds no sensitive (MG6D) material.'}`));
+  if (m.supplementaryTo) doc.text(pdfText(`Supplementary bundle: only what changed since bundle ${m.supplementaryTo}.`));
   doc.text(`Custody records are proven against the signed log of size ${m.checkpoint.treeSize}. README.txt explains the checks.`);
   for (const [ref, files] of groups(m)) {
-    doc.moveDown().font('Helvetica-Bold').fontSize(11).text(ascii(`Exhibit ${ref}`));
+    doc.moveDown().font('bold').fontSize(11).text(pdfText(`Exhibit ${ref}`));
     for (const f of files) {
-      doc.font('Helvetica').fontSize(9).text(ascii(`${f.path}  (${f.originalFilename ?? ''}, ${f.size} bytes)`));
-      doc.font('Courier').fontSize(8).text(`SHA-256 ${f.sha256}`);
+      doc.font('regular').fontSize(9).text(pdfText(`${f.path}  (${f.originalFilename ?? ''}, ${f.size} bytes)`));
+      doc.font('mono').fontSize(8).text(`SHA-256 ${f.sha256}`);
     }
   }
   doc.end();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { inflateSync } from 'node:zlib';
 import { MG6_FORMS, scheduleCsv, schedulePdf, type ScheduleVersionView } from './mg6-forms.js';
 
 const v: ScheduleVersionView = {
@@ -37,5 +38,26 @@ describe('MG6 schedules', () => {
     const many = await schedulePdf({ ...v, entries: Array.from({ length: 120 }, (_, i) => ({ itemNumber: i + 1, exhibitId: null, fields: { description: `Item ${i + 1}`, location: 'Store' } })) });
     const pages = (many.toString('latin1').match(/\/Type \/Page\b/g) ?? []).length;
     expect(pages).toBeGreaterThan(1);
+  });
+
+  it('PDF embeds its fonts (DejaVu subsets, no standard font left to the reader) and keeps letters beyond Latin-1', async () => {
+    const pdf = await schedulePdf({ ...v, entries: [...v.entries, { itemNumber: 4, exhibitId: null, fields: { description: 'Żółć — Лукаш', location: 'Store' } }] });
+    const raw = pdf.toString('latin1');
+    // Every font is a Type0/CIDFontType2 with an embedded TrueType program, none of the 14 standard fonts.
+    expect(raw).not.toMatch(/\/BaseFont \/(Helvetica|Courier|Times)/);
+    const fonts = [...raw.matchAll(/\/BaseFont \/([A-Z]{6}\+[\w-]+)/g)].map((m) => m[1].slice(7));
+    expect(new Set(fonts)).toEqual(new Set(['DejaVuSans', 'DejaVuSans-Bold']));
+    expect((raw.match(/\/FontFile2 /g) ?? []).length).toBe(2);
+    // The ToUnicode maps carry the real code points, so the text is found and copied as typed.
+    const streams = [...raw.matchAll(/stream\n([\s\S]*?)\nendstream/g)].map((m) => {
+      try {
+        return inflateSync(Buffer.from(m[1], 'latin1')).toString('latin1');
+      } catch {
+        return '';
+      }
+    });
+    const cmaps = streams.filter((t) => t.includes('begincmap')).join('\n').toLowerCase();
+    for (const cp of ['0141', '017b', '00f3', '0142', '0107', '2014', '041b']) expect(cmaps).toContain(`<${cp}>`);
+    expect(raw).not.toContain('?ukasz');
   });
 });

@@ -1,4 +1,5 @@
 import PDFDocument from 'pdfkit';
+import { pdfText, useDisclosureFonts } from './pdf-fonts.js';
 
 /**
  * The MG6 schedules as data, one table per form (docs/domain.md; the exact
@@ -82,10 +83,6 @@ export function scheduleCsv(v: ScheduleVersionView): string {
 }
 
 /** pdfkit's built-in fonts encode WinAnsi only: characters outside it are shown as '?' rather than dropped silently. */
-function winAnsi(s: string): string {
-  return s.normalize('NFC').replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2026\n]/g, '?');
-}
-
 /**
  * The schedule as a landscape A4 PDF in the familiar layout: title block, a table whose header
  * row repeats on every page, "Page i of N" footers. Creation dates are fixed from the version so
@@ -95,6 +92,7 @@ export function schedulePdf(v: ScheduleVersionView): Promise<Buffer> {
   const form = MG6_FORMS[v.schedule];
   const created = new Date(v.createdAt);
   const doc = new PDFDocument({ size: 'A4', layout: 'landscape', margin: 36, bufferPages: true, info: { Title: `${v.schedule} ${v.caseUrn} v${v.version}`, Producer: 'dems', Creator: 'dems', CreationDate: created, ModDate: created } });
+  useDisclosureFonts(doc);
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -108,25 +106,25 @@ export function schedulePdf(v: ScheduleVersionView): Promise<Buffer> {
   const bottom = () => doc.page.height - doc.page.margins.bottom - 20;
 
   const title = () => {
-    doc.font('Helvetica-Bold').fontSize(13).text(winAnsi(form.title), left, doc.page.margins.top);
-    doc.font('Helvetica').fontSize(9).text(winAnsi(`Case URN ${v.caseUrn}    Version ${v.version}    Made ${v.createdAt}`));
+    doc.font('bold').fontSize(13).text(pdfText(form.title), left, doc.page.margins.top);
+    doc.font('regular').fontSize(9).text(pdfText(`Case URN ${v.caseUrn}    Version ${v.version}    Made ${v.createdAt}`));
     doc.moveDown(0.5);
   };
   const row = (cells: string[], bold: boolean) => {
-    doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(8.5);
-    const heights = cells.map((c, i) => doc.heightOfString(winAnsi(c), { width: widths[i] - 6 }));
+    doc.font(bold ? 'bold' : 'regular').fontSize(8.5);
+    const heights = cells.map((c, i) => doc.heightOfString(pdfText(c), { width: widths[i] - 6 }));
     const h = Math.max(...heights) + 6;
     if (doc.y + h > bottom()) {
       doc.addPage();
       title();
       if (!bold) header();
-      doc.font('Helvetica').fontSize(8.5);
+      doc.font('regular').fontSize(8.5);
     }
     const y = doc.y;
     let x = left;
     cells.forEach((c, i) => {
       doc.rect(x, y, widths[i], h).stroke();
-      doc.text(winAnsi(c), x + 3, y + 3, { width: widths[i] - 6 });
+      doc.text(pdfText(c), x + 3, y + 3, { width: widths[i] - 6 });
       x += widths[i];
     });
     doc.x = left;
@@ -139,15 +137,15 @@ export function schedulePdf(v: ScheduleVersionView): Promise<Buffer> {
   for (const e of v.entries) row(form.columns.map((c) => (c.key === 'itemNumber' ? String(e.itemNumber) : (e.fields[c.key] ?? ''))), false);
   if (v.nilCertified) {
     doc.moveDown();
-    doc.font('Helvetica-Bold').fontSize(11).text('NIL RETURN', left);
-    doc.font('Helvetica').fontSize(10).text(winAnsi(`${v.certification?.statement ?? ''}\nCertified by ${v.certification?.by ?? ''} on ${v.certification?.at ?? ''}`));
+    doc.font('bold').fontSize(11).text('NIL RETURN', left);
+    doc.font('regular').fontSize(10).text(pdfText(`${v.certification?.statement ?? ''}\nCertified by ${v.certification?.by ?? ''} on ${v.certification?.at ?? ''}`));
   }
   const range = doc.bufferedPageRange();
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
     const footerY = doc.page.height - doc.page.margins.bottom - 10;
     doc.page.margins.bottom = 0; // writing in the margin must not open a new page
-    doc.font('Helvetica').fontSize(8).text(`Page ${i + 1} of ${range.count}`, left, footerY, { width: usable, align: 'right', lineBreak: false });
+    doc.font('regular').fontSize(8).text(`Page ${i + 1} of ${range.count}`, left, footerY, { width: usable, align: 'right', lineBreak: false });
   }
   doc.end();
   return done;
