@@ -28,6 +28,7 @@ import { ReadinessService } from './health/readiness.service.js';
 import { SystemController } from './system/system.controller.js';
 import { MediaController } from './media/media.controller.js';
 import { ExtractionController } from './extraction/extraction.controller.js';
+import { ExtractionWorkflowController } from './extraction/extraction-workflow.controller.js';
 
 @Module({})
 export class AppModule {
@@ -35,7 +36,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule, DisclosureModule],
-      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, UploadSealController, ExhibitFilesController, MediaController, ExtractionController, CaseDisclosureController, DisclosureBundlesController],
+      controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, UploadSealController, ExhibitFilesController, MediaController, ExtractionController, ExtractionWorkflowController, CaseDisclosureController, DisclosureBundlesController],
       providers: [
         ReadinessService,
         TusUploadServer,

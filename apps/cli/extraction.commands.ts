@@ -3,6 +3,7 @@ import { JUSTIFICATION_CODES } from '../../libs/custody/custody-recorder.js';
 import type { ExtractionEntryView, ExtractionView } from '../../libs/evidence/index.js';
 import { ApiClient } from './api-client.js';
 import { justificationHeaders, resolveCase } from './cases.commands.js';
+import { registerExtractionWorkflowCommands } from './extraction-workflow.commands.js';
 import { clean, printJson, printTable, truncate } from './output.js';
 
 type ExtractionRow = Omit<ExtractionView, 'createdAt' | 'updatedAt' | 'verifiedAt'> & { exhibitReference: string; updatedAt: string; verifiedAt: string | null };
@@ -23,7 +24,7 @@ const reasonOptions = (cmd: Command) =>
 
 /** `dems extraction`: device extractions of a case (E01 sets, UFDR, ZIP exports, UFD): verification state and inventory. */
 export function registerExtractionCommands(program: Command): void {
-  const extraction = program.command('extraction').description('device extractions: verification state and inventory');
+  const extraction = program.command('extraction').description('device extractions: verification state, inventory, the analyst workflow and exports');
 
   reasonOptions(extraction.command('status <case>'))
     .description('every extraction set of a case with its state, outcome and missing segments (an s.62 consultation: give a reason)')
@@ -34,12 +35,12 @@ export function registerExtractionCommands(program: Command): void {
       const { body } = await api.get<ExtractionRow[]>(`/api/v1/cases/${id}/extractions`, { headers: justificationHeaders(opts) });
       if (opts.json) return printJson(body);
       printTable(
-        ['exhibit', 'extraction id', 'kind', 'state', 'files', 'entries', 'reason'],
+        ['exhibit', 'extraction id', 'kind', 'status', 'files', 'entries', 'reason'],
         body.map((x) => [
           x.exhibitReference,
           x.id,
           x.kind,
-          x.state,
+          x.status,
           truncate(x.members.map((m) => m.filename ?? m.fileId).join(', '), 40),
           String(x.entryCount),
           truncate(x.outcome.reason ?? (x.warnings.length ? x.warnings.map((w) => w.message).join('; ') : ''), 70),
@@ -84,4 +85,6 @@ export function registerExtractionCommands(program: Command): void {
       );
       if (cursor !== null) console.log(`more entries follow: raise --limit or use --csv`);
     });
+
+  registerExtractionWorkflowCommands(extraction, reasonOptions);
 }

@@ -14,6 +14,7 @@ import { LedgerCheckpointJob } from './jobs/ledger-checkpoint.job.js';
 import { ObjectHashJob } from './jobs/object-hash.job.js';
 import { MediaProcessJob } from './jobs/media-process.job.js';
 import { ExtractionVerifyJob } from './jobs/extraction-verify.job.js';
+import { ExtractionExportJob } from './jobs/extraction-export.job.js';
 import { DisclosureBundleJob } from './jobs/disclosure-bundle.job.js';
 import { DisclosureModule } from '../../libs/disclosure/index.js';
 
@@ -34,7 +35,7 @@ export class WorkerModule {
         EvidenceModule,
         DisclosureModule,
       ],
-      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, ExtractionVerifyJob, DisclosureBundleJob],
+      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, ExtractionVerifyJob, ExtractionExportJob, DisclosureBundleJob],
     };
   }
 }

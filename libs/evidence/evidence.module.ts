@@ -3,7 +3,9 @@ import { MediaModule } from '../media/index.js';
 import { EvidenceFilesService } from './evidence-files.service.js';
 import { WorkingCopiesService } from './working-copies.service.js';
 import { ExtractionsService } from './extractions.service.js';
+import { ExtractionWorkflowService } from './extraction-workflow.service.js';
+import { ExtractionExportsService } from './extraction-exports.service.js';
 
 @Global()
-@Module({ imports: [MediaModule], providers: [EvidenceFilesService, WorkingCopiesService, ExtractionsService], exports: [EvidenceFilesService, WorkingCopiesService, ExtractionsService] })
+@Module({ imports: [MediaModule], providers: [EvidenceFilesService, WorkingCopiesService, ExtractionsService, ExtractionWorkflowService, ExtractionExportsService], exports: [EvidenceFilesService, WorkingCopiesService, ExtractionsService, ExtractionWorkflowService, ExtractionExportsService] })
 export class EvidenceModule {}

@@ -24,6 +24,8 @@ import {
 import type { Principal, RequestContext } from '../identity/index.js';
 import { QueueService } from '../queue/index.js';
 import { ObjectStore } from '../storage/index.js';
+import type { ExaminationState } from './extraction-workflow.schemas.js';
+import { examinationStatus } from './extraction-workflow.service.js';
 
 export type ExtractionState = 'received' | 'verifying' | 'verified' | 'verified_with_warnings' | 'failed' | 'not_verifiable';
 const FINAL: ExtractionState[] = ['verified', 'verified_with_warnings', 'failed', 'not_verifiable'];
@@ -33,6 +35,10 @@ export interface ExtractionView {
   exhibitId: string;
   kind: string;
   state: ExtractionState;
+  /** The analyst's examination (awaiting, in_examination, examined, not_examined): ExtractionWorkflowService. */
+  examinationState: ExaminationState;
+  /** The examination state once examination has begun, else the verification state. */
+  status: string;
   outcome: { code: string | null; reason: string | null };
   warnings: ExtractionFinding[];
   problems: ExtractionFinding[];
@@ -498,6 +504,8 @@ export class ExtractionsService {
       exhibitReference: r.reference as string,
       kind: r.kind as string,
       state: r.state as ExtractionState,
+      examinationState: r.examination_state as ExaminationState,
+      status: examinationStatus(r.state as string, r.examination_state as string),
       outcome: { code: (r.outcome_code as string) ?? null, reason: (r.outcome_reason as string) ?? null },
       warnings: r.warnings as ExtractionFinding[],
       problems: r.problems as ExtractionFinding[],

@@ -22,6 +22,8 @@ export interface JobPayloads {
   'media.process': { fileId: string };
   /** Group an exhibit's sealed files into extraction sets and verify the complete ones (libs/extraction). */
   'extraction.verify': { exhibitId: string; fileId: string };
+  /** Stream selected inventory entries out of a verified extraction into a derived exhibit, each sealed. */
+  'extraction.export': { exportId: string };
   /** Build a disclosure bundle: fixity of every item, custody extracts, the signed ZIP64 streamed into S3. */
   'disclosure.build-bundle': { bundleId: string };
 }
@@ -34,6 +36,7 @@ export interface JobResults {
   'ingest.expire-uploads': { expired: number; recovered: number; requeued: number };
   'media.process': { state: string; kind: string | null; derivatives: number };
   'extraction.verify': { sets: number; states: Record<string, string> };
+  'extraction.export': { state: string; files: number };
   'disclosure.build-bundle': { state: string; sha256: string | null; size: number | null };
 }
 
@@ -60,6 +63,8 @@ export const JOBS: { readonly [N in JobName]: JobSpec } = {
   'media.process': { queue: 'media', attempts: 3, backoffMs: 30_000, timeoutMs: 6 * 3600_000 },
   // ewfverify reads the whole image (its own time limit per GiB); staging busy is retried.
   'extraction.verify': { queue: 'extraction', attempts: 3, backoffMs: 30_000, timeoutMs: 12 * 3600_000 },
+  // One forward read of the container plus a read-back seal per file; storage hiccups are retried, sealed files skipped.
+  'extraction.export': { queue: 'extraction', attempts: 3, backoffMs: 10_000, timeoutMs: 6 * 3600_000 },
   // Reads every item twice (fixity, then into the ZIP): hours for a large case; storage hiccups are retried.
   'disclosure.build-bundle': { queue: 'disclosure', attempts: 3, backoffMs: 10_000, timeoutMs: 6 * 3600_000 },
 };

@@ -160,6 +160,11 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     await h.call('PUT', `/api/v1/cases/${caseId}/members/${spare.id}`, { token: who.oic.token, body: { caseRole: 'reviewer' } });
   };
 
+  /** Ends the case's pending fixity run (no worker runs here), so that the next caller may ask for one. */
+  const endFixityRuns = async () => {
+    await h.ds.query(`UPDATE fixity_runs SET status = 'completed', finished_at = now() WHERE case_id = $1 AND status IN ('queued', 'running')`, [caseId]);
+  };
+
   let bundleId = '';
   /** A disclosure bundle of the visible copy, requested once by the officer in the case. */
   const ensureBundle = async () => {
@@ -199,7 +204,8 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'GET', route: '/api/v1/cases/{caseId}/events', path: () => `/api/v1/cases/${caseId}/events`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
     // The complete, signed case log holds OFFICIAL-SENSITIVE events: members only.
     { method: 'GET', route: '/api/v1/cases/{caseId}/events/export', path: () => `/api/v1/cases/${caseId}/events/export`, expect: e(200, 200, 200, 200, 200, 404, 403, 403, 403, 403, 404, 404, 401) },
-    { method: 'POST', route: '/api/v1/cases/{caseId}/fixity', path: () => `/api/v1/cases/${caseId}/fixity`, expect: e(202, 202, 202, 202, 202, 404, 403, 202, 403, 202, 404, 404, 401) },
+    // Members who answer for the evidence; reviewers and readers with a reason only read. One run per case at a time: each caller's finished first.
+    { method: 'POST', route: '/api/v1/cases/{caseId}/fixity', path: () => `/api/v1/cases/${caseId}/fixity`, before: endFixityRuns, expect: e(202, 202, 202, 202, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/fixity/runs', path: () => '/api/v1/fixity/runs', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 200, 401) },
     { method: 'GET', route: '/api/v1/fixity/runs/{runId}', path: () => '/api/v1/fixity/runs/00000000-0000-4000-8000-000000000000', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 403, 404, 401) },
     { method: 'POST', route: '/api/v1/ledger/checkpoints', path: () => '/api/v1/ledger/checkpoints', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 201, 201, 403, 201, 401) },
