@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ConfigModule, type AppConfig } from '../../libs/config/index.js';
 import { loggingModule } from '../../libs/core/index.js';
+import { MetricsModule } from '../../libs/metrics/index.js';
 import { DatabaseModule } from '../../libs/database/index.js';
 import { QueueModule } from '../../libs/queue/index.js';
 import { StorageModule } from '../../libs/storage/index.js';
@@ -35,7 +36,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule, DisclosureModule],
+      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), MetricsModule.forRoot('api'), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule, DisclosureModule],
       controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, UploadSealController, ExhibitFilesController, MediaController, ExtractionController, ExtractionWorkflowController, CaseDisclosureController, DisclosureBundlesController],
       providers: [
         ReadinessService,
