@@ -7,7 +7,7 @@ import type { Principal, RequestContext } from '../identity/index.js';
 import type { CaseRole } from './case.schemas.js';
 import { eventVisibleTo, hiddenItemIds, type RecordedEvent } from './sensitive-items.js';
 
-export type CasePermission = 'case.read' | 'case.log.export' | 'case.update' | 'members.manage' | 'exhibit.create' | 'exhibit.update' | 'exhibit.disclosure' | 'disclosure.manage';
+export type CasePermission = 'case.read' | 'case.log.export' | 'case.update' | 'members.manage' | 'exhibit.create' | 'exhibit.update' | 'exhibit.disclosure' | 'disclosure.manage' | 'case.fixity';
 
 /**
  * What each role on a case may do. Read access to the case file comes with any membership, and
@@ -16,10 +16,12 @@ export type CasePermission = 'case.read' | 'case.log.export' | 'case.update' | '
  */
 const CASE_ROLE_PERMISSIONS: Record<CaseRole, CasePermission[]> = {
   // disclosure.manage: MG6 schedules, bundles and their shares with the CPS (libs/disclosure).
-  officer_in_case: ['case.read', 'case.log.export', 'case.update', 'members.manage', 'exhibit.create', 'exhibit.update', 'exhibit.disclosure', 'disclosure.manage'],
-  investigator: ['case.read', 'case.log.export', 'exhibit.create', 'exhibit.update'],
-  forensic_analyst: ['case.read', 'case.log.export', 'exhibit.create', 'exhibit.update'],
-  disclosure_officer: ['case.read', 'case.log.export', 'exhibit.disclosure', 'disclosure.manage'],
+  // case.fixity: re-hash every stored object of the case now, for those who answer for its
+  // evidence; reviewers (and readers without membership) only read.
+  officer_in_case: ['case.read', 'case.log.export', 'case.update', 'members.manage', 'exhibit.create', 'exhibit.update', 'exhibit.disclosure', 'disclosure.manage', 'case.fixity'],
+  investigator: ['case.read', 'case.log.export', 'exhibit.create', 'exhibit.update', 'case.fixity'],
+  forensic_analyst: ['case.read', 'case.log.export', 'exhibit.create', 'exhibit.update', 'case.fixity'],
+  disclosure_officer: ['case.read', 'case.log.export', 'exhibit.disclosure', 'disclosure.manage', 'case.fixity'],
   reviewer: ['case.read', 'case.log.export'],
 };
 

@@ -23,6 +23,26 @@ const int = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
 
+export interface RateLimit {
+  points: number;
+  durationSeconds: number;
+}
+
+const RATE_LIMIT = /^(\d+)\/(\d+)([smh])$/;
+
+/** A checked RATE_LIMIT_* value (`<requests>/<period>`, e.g. `30/1m`) as the limiter takes it. */
+export function parseRateLimit(v: string): RateLimit {
+  const [, points, amount, unit] = RATE_LIMIT.exec(v) ?? [];
+  return { points: Number(points), durationSeconds: Number(amount) * { s: 1, m: 60, h: 3600 }[unit as 's' | 'm' | 'h'] };
+}
+
+/** `<requests>/<period>`, e.g. `30/1m`: at most that many requests in each period (s, m or h, up to 24h). Kept as text, like every setting. */
+const rateLimit = z
+  .string()
+  .regex(RATE_LIMIT, { message: 'must be <requests>/<period>, such as 30/1m (period in s, m or h)' })
+  .refine((v) => parseRateLimit(v).points >= 1, { message: 'must allow at least 1 request' })
+  .refine((v) => parseRateLimit(v).durationSeconds >= 1 && parseRateLimit(v).durationSeconds <= 86400, { message: 'must have a period from 1s to 24h' });
+
 const url = (protocols: string[]) =>
   z
     .string()
@@ -71,8 +91,6 @@ export function isPublishedSecret(value: string): boolean {
   return PUBLISHED_SECRETS.has(value.trim()) || /change-?me/i.test(value);
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
 export const GENERATE_HINT = {
   jwt: `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))" (npm run up writes one into .env)`,
   ledger: '`dems admin ledger-key --name <origin>` (npm run up writes one into .env)',
@@ -94,11 +112,6 @@ export const configSchema = z.object({
   // test, off in production (apiDocsEnabled), where the API's map is not handed to anyone who asks.
   API_DOCS_ENABLED: bool.optional(),
   SHUTDOWN_TIMEOUT_MS: int(1000, 600000).default(30000),
-  // Prometheus metrics (GET /metrics) on a listener of their own, never the public API port:
-  // unset, not served; 0, any free port (tests). Off loopback, METRICS_TOKEN is required.
-  METRICS_PORT: int(0, 65535).optional(),
-  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  METRICS_TOKEN: z.string().min(32, { message: 'must be at least 32 characters (a random secret Prometheus sends as a bearer token)' }).optional(),
 
   DATABASE_URL: url(['postgres', 'postgresql']),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
@@ -148,6 +161,15 @@ export const configSchema = z.object({
   LEDGER_CHECKPOINT_RETENTION_DAYS: int(1, 36500).default(3650),
   // Witnesses (other organisations, each with its own key) whose cosignatures of checkpoints the
   // service accepts, stores and serves: C2SP cosignature/v1 verifier keys, comma- or newline-separated.
+  // Rate limits shared by every API replica (Redis), per route class: sign-in and other requests
+  // that change state without a token count per client address, everything else per user
+  // (apps/api/rate-limit). Over the limit: 429 RATE_LIMITED with Retry-After.
+  RATE_LIMIT_AUTH: rateLimit.default('30/1m'),
+  RATE_LIMIT_READ: rateLimit.default('1200/1m'),
+  RATE_LIMIT_WRITE: rateLimit.default('300/1m'),
+  RATE_LIMIT_UPLOAD: rateLimit.default('600/1m'),
+  RATE_LIMIT_EXPENSIVE: rateLimit.default('30/1h'),
+
   LEDGER_WITNESS_KEYS: z
     .string()
     .superRefine((v, ctx) => {
@@ -204,17 +226,6 @@ export const configSchema = z.object({
     if (isPublishedSecret(c.LEDGER_SIGNING_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['LEDGER_SIGNING_KEY'], message: `is a published example key that anyone can sign checkpoints with; generate your own: ${GENERATE_HINT.ledger}` });
     }
-  }
-}).superRefine((c, ctx) => {
-  if (c.METRICS_PORT === undefined) return;
-  if (!c.METRICS_TOKEN && !LOOPBACK.has(c.METRICS_HOST)) {
-    ctx.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: `is required when METRICS_HOST (${c.METRICS_HOST}) is not a loopback address: metrics name routes, queues and volumes` });
-  }
-  if (c.METRICS_TOKEN && c.NODE_ENV !== 'test' && isPublishedSecret(c.METRICS_TOKEN)) {
-    ctx.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: `is a published example value; generate your own: ${GENERATE_HINT.jwt}` });
-  }
-  if (c.METRICS_PORT !== 0 && c.METRICS_PORT === c.API_PORT) {
-    ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from API_PORT: metrics are never served on the public port' });
   }
 }).superRefine((c, ctx) => {
   if (!c.OIDC_ISSUER_URL) return;

@@ -1,2 +1,2 @@
-export { apiDocsEnabled, loadConfig, loadCliConfig, loadDotEnv, ConfigError, CONFIG_VARIABLES, configSchema, isPublishedSecret, type AppConfig, type CliConfig } from './app-config.js';
+export { apiDocsEnabled, loadConfig, loadCliConfig, loadDotEnv, ConfigError, CONFIG_VARIABLES, configSchema, isPublishedSecret, type AppConfig, parseRateLimit, type CliConfig } from './app-config.js';
 export { ConfigModule, APP_CONFIG } from './config.module.js';

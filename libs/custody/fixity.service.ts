@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError, isUuid } from '../core/index.js';
 import { one, rows, type Queryable } from '../database/sql.js';
 import { hashStoredObject, ObjectStore } from '../storage/index.js';
+import type { Principal, RequestContext } from '../identity/index.js';
 import { recordCustodyEvent } from './custody-recorder.js';
 
 export type FixityOutcome = 'ok' | 'changed' | 'missing' | 'error';
@@ -13,6 +14,8 @@ export interface FixityRunView {
   id: string;
   trigger: string;
   caseId: string | null;
+  /** Who asked for the run (case runs); null for scheduled ones. */
+  requestedBy: string | null;
   startedAt: Date;
   finishedAt: Date | null;
   status: string;
@@ -33,7 +36,7 @@ interface StoredObjectRow {
   sha256: string;
 }
 
-const RUN_COLUMNS = `id, trigger, case_id AS "caseId", started_at AS "startedAt", finished_at AS "finishedAt", status, checked, ok, changed, missing, errors`;
+const RUN_COLUMNS = `id, trigger, case_id AS "caseId", requested_by AS "requestedBy", started_at AS "startedAt", finished_at AS "finishedAt", status, checked, ok, changed, missing, errors`;
 
 /**
  * Fixity: stored objects are re-hashed against the SHA-256 recorded when they were stored. A
@@ -69,10 +72,55 @@ export class FixityService {
     return Math.max(1, Math.ceil(total / runsPerPeriod));
   }
 
-  async run(trigger: 'scheduled' | 'case' | 'manual', caseId?: string, signal?: AbortSignal): Promise<FixityRunView> {
-    const run = (await one<{ id: string }>(this.ds, `INSERT INTO fixity_runs (trigger, case_id) VALUES ($1, $2) RETURNING id`, [trigger, caseId ?? null]))!;
+  /**
+   * Queues a re-hash of every stored object of a case, asked for by `principal` (whose access the
+   * caller has checked): the run row names the requester and a custody event records the request.
+   * A case has one run queued or running at a time (a unique index): a second request is refused.
+   */
+  async requestCaseRun(principal: Principal, caseId: string, context?: RequestContext): Promise<string> {
+    try {
+      return await this.ds.transaction(async (tx) => {
+        const run = (await one<{ id: string }>(tx, `INSERT INTO fixity_runs (trigger, case_id, status, requested_by) VALUES ('case', $1, 'queued', $2) RETURNING id`, [caseId, principal.userId]))!;
+        await recordCustodyEvent(tx, {
+          type: 'fixity.requested',
+          operation: 'consultation',
+          caseId,
+          actor: principal,
+          object: { type: 'fixity_run', id: run.id },
+          context,
+        });
+        return run.id;
+      });
+    } catch (e) {
+      if ((e as { code?: string; constraint?: string }).constraint !== 'fixity_runs_one_active_per_case') throw e;
+      const active = await one<{ id: string }>(this.ds, `SELECT id FROM fixity_runs WHERE case_id = $1 AND status IN ('queued', 'running')`, [caseId]);
+      throw new AppError('FIXITY_RUN_IN_PROGRESS', 'A fixity run of this case is already queued or running; its report appears under /fixity/runs when it ends', 409, { runId: active?.id });
+    }
+  }
+
+  /** A requested run whose job could not be queued: failed, so that the case can be asked for again. */
+  async abandonRun(runId: string): Promise<void> {
+    await this.ds.query(`UPDATE fixity_runs SET status = 'failed', finished_at = now() WHERE id = $1 AND status = 'queued'`, [runId]);
+  }
+
+  /**
+   * Runs a fixity check: a new run, or the requested run `runId` (a case run queued by
+   * requestCaseRun). A retried job resumes its run: objects it already checked are skipped.
+   */
+  async run(trigger: 'scheduled' | 'case' | 'manual', caseId?: string, signal?: AbortSignal, runId?: string): Promise<FixityRunView> {
+    const run = runId
+      ? await one<{ id: string }>(this.ds, `UPDATE fixity_runs SET status = 'running', finished_at = NULL WHERE id = $1 AND status <> 'completed' RETURNING id`, [runId])
+      : await one<{ id: string }>(this.ds, `INSERT INTO fixity_runs (trigger, case_id) VALUES ($1, $2) RETURNING id`, [trigger, caseId ?? null]);
+    // A job delivered again after its run completed has nothing left to do.
+    if (!run) return this.getRun(runId!);
     const objects = caseId
-      ? await rows<StoredObjectRow>(this.ds, `SELECT id, bucket, object_key, kind, case_id, size::text, sha256 FROM stored_objects WHERE case_id = $1 ORDER BY created_at, id`, [caseId])
+      ? await rows<StoredObjectRow>(
+          this.ds,
+          `SELECT id, bucket, object_key, kind, case_id, size::text, sha256 FROM stored_objects o
+            WHERE case_id = $1 AND NOT EXISTS (SELECT 1 FROM fixity_results r WHERE r.run_id = $2 AND r.object_id = o.id)
+            ORDER BY created_at, id`,
+          [caseId, run.id],
+        )
       : await rows<StoredObjectRow>(
           this.ds,
           `SELECT id, bucket, object_key, kind, case_id, size::text, sha256 FROM stored_objects ORDER BY last_fixity_at NULLS FIRST, id LIMIT $1`,
@@ -159,19 +207,8 @@ export class FixityService {
       this.ds,
       `SELECT count(*) FILTER (WHERE last_outcome = 'changed')::int AS changed, count(*) FILTER (WHERE last_outcome = 'missing')::int AS missing,
               (SELECT max(started_at) FROM fixity_runs) AS last
-         FROM stored_objects WHERE last_outcome <> 'ok'`,
+         FROM stored_objects`,
     ))!;
     return { alert: r.changed + r.missing > 0, changed: r.changed, missing: r.missing, lastRunAt: r.last };
-  }
-
-  /** Objects whose latest check did not find them intact, by outcome (read by every metrics scrape; a partial index keeps it cheap). */
-  async failingObjects(): Promise<Record<'changed' | 'missing' | 'error', number>> {
-    const found = await rows<{ outcome: 'changed' | 'missing' | 'error'; n: number }>(
-      this.ds,
-      `SELECT last_outcome AS outcome, count(*)::int AS n FROM stored_objects WHERE last_outcome <> 'ok' GROUP BY last_outcome`,
-    );
-    const counts = { changed: 0, missing: 0, error: 0 };
-    for (const r of found) counts[r.outcome] = r.n;
-    return counts;
   }
 }

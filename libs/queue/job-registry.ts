@@ -11,7 +11,7 @@ export interface JobPayloads {
   /** Re-hash a stored object (fixity); fails terminally if it is missing. */
   'integrity.hash-object': { bucket: string; key: string; expectedSha256?: string };
   /** Re-hash stored objects: a scheduled share, or every object of one case. */
-  'integrity.fixity-run': { trigger: 'scheduled' | 'case' | 'manual'; caseId?: string };
+  'integrity.fixity-run': { trigger: 'scheduled' | 'case' | 'manual'; caseId?: string; /** a requested run (FixityService.requestCaseRun) */ runId?: string };
   /** Sign a checkpoint if enough events arrived or enough time passed (scheduled). */
   'ledger.publish-checkpoint': Record<string, never>;
   /** Seal a completed upload: hash (or take the ingest stream's hashes), compare, seal or quarantine. */

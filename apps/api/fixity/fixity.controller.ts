@@ -18,11 +18,20 @@ export class FixityController {
 
   @Post('cases/:caseId/fixity')
   @HttpCode(202)
-  @ApiOperation({ summary: "Re-hash every stored object of a case now (a background job; its report appears under /fixity/runs)" })
+  @ApiOperation({
+    summary:
+      'Re-hash every stored object of a case now (a background job; its report appears under /fixity/runs). Members who answer for the evidence (not reviewers); one run per case at a time (409 FIXITY_RUN_IN_PROGRESS)',
+  })
   async runForCase(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
-    await this.access.resolve(p, caseId, 'case.read', { justification: j, context: ctx });
-    const jobId = await this.queues.enqueue('integrity.fixity-run', { trigger: 'case', caseId });
-    return { jobId, queue: 'integrity' };
+    await this.access.resolve(p, caseId, 'case.fixity', { justification: j, context: ctx });
+    const runId = await this.fixity.requestCaseRun(p, caseId, ctx);
+    try {
+      const jobId = await this.queues.enqueue('integrity.fixity-run', { trigger: 'case', caseId, runId }, { jobId: `fixity-run-${runId}` });
+      return { runId, jobId, queue: 'integrity' };
+    } catch (e) {
+      await this.fixity.abandonRun(runId);
+      throw e;
+    }
   }
 
   @Get('fixity/runs')
