@@ -13,6 +13,7 @@ import { FixityRunJob } from './jobs/fixity-run.job.js';
 import { LedgerCheckpointJob } from './jobs/ledger-checkpoint.job.js';
 import { ObjectHashJob } from './jobs/object-hash.job.js';
 import { MediaProcessJob } from './jobs/media-process.job.js';
+import { MediaCourtCopyJob } from './jobs/media-court-copy.job.js';
 import { ExtractionVerifyJob } from './jobs/extraction-verify.job.js';
 import { ExtractionExportJob } from './jobs/extraction-export.job.js';
 import { DisclosureBundleJob } from './jobs/disclosure-bundle.job.js';
@@ -35,7 +36,7 @@ export class WorkerModule {
         EvidenceModule,
         DisclosureModule,
       ],
-      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, ExtractionVerifyJob, ExtractionExportJob, DisclosureBundleJob],
+      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, MediaCourtCopyJob, ExtractionVerifyJob, ExtractionExportJob, DisclosureBundleJob],
     };
   }
 }

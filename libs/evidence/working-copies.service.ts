@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { CaseAccessService, exhibitNotFound, exhibitVisibility, requireJustification } from '../cases/index.js';
@@ -13,6 +12,8 @@ import type { Principal, RequestContext } from '../identity/index.js';
 import { MediaService, RECIPE_VERSIONS, type DerivativeFile, type DerivativeKind, type MediaFailure, type MediaProbe, type MediaResult, type ProvenanceRecord } from '../media/index.js';
 import { QueueService } from '../queue/index.js';
 import { ObjectStore, type ByteRange } from '../storage/index.js';
+import { courtCopyViews, type CourtCopyView } from './court-copy-views.js';
+import { scratchDir } from './media-scratch.js';
 
 export type MediaState = 'pending' | 'processing' | 'ready' | 'partial' | 'not_media' | 'needs_specialist_tool' | 'failed';
 
@@ -44,6 +45,8 @@ export interface MediaView {
   retries: number;
   updatedAt: Date;
   derivatives: DerivativeView[];
+  /** Court copies asked for, with their state (the copies themselves are among the derivatives). */
+  courtCopies: CourtCopyView[];
 }
 
 /** One derivative step of a media kind: which recipe, and how to call the adapter. */
@@ -54,7 +57,7 @@ interface Step {
   make: (input: string, outDir: string, probe: MediaProbe) => Promise<MediaResult<StepResult>>;
 }
 
-interface StepResult {
+export interface StepResult {
   files: { role: string; file: DerivativeFile }[];
   quality?: 'complete' | 'with-decode-errors';
   summary: Record<string, unknown>;
@@ -166,7 +169,7 @@ export class WorkingCopiesService {
         if (done.some((d) => d.quality === 'with-decode-errors')) quality = 'with-decode-errors';
         continue;
       }
-      const dir = await mkdtemp(join(tmpdir(), 'dems-media-'));
+      const dir = await scratchDir();
       try {
         const result = await step.make(url, dir, probe);
         if (!result.ok) {
@@ -176,7 +179,7 @@ export class WorkingCopiesService {
           continue;
         }
         if (result.value.quality === 'with-decode-errors') quality = 'with-decode-errors';
-        made += await this.store_(file, step.kind, result.value);
+        made += (await this.storeDerivative(file, step.kind, result.value)).made;
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -258,6 +261,44 @@ export class WorkingCopiesService {
   }
 
   /**
+   * A derivative's whole record, provenance included (tool versions, exact commands, input and
+   * output hashes), for `dems media reproduce`: an s.62 consultation with its reason.
+   */
+  async record(principal: Principal, caseId: string, derivativeId: string, justification: Justification | undefined, context: RequestContext) {
+    requireJustification(justification);
+    return this.ds.transaction(async (tx) => {
+      const access = await this.access.resolve(principal, caseId, 'case.read', { justification, context, tx });
+      const d = isUuid(derivativeId)
+        ? await one<Record<string, unknown>>(
+            tx,
+            `SELECT d.id, d.evidence_file_id, f.exhibit_id, d.kind, d.role, d.reference, d.recipe_version, d.variant, d.mime, d.size, d.sha256, d.quality, d.summary, d.provenance, d.created_at
+               FROM derivatives d JOIN evidence_files f ON f.id = d.evidence_file_id WHERE d.id = $1 AND d.case_id = $2 ${exhibitVisibility(access, '$2', 'f.exhibit_id')}`,
+            [derivativeId, caseId],
+          )
+        : undefined;
+      if (!d) throw new AppError('DERIVATIVE_NOT_FOUND', 'No such working copy', 404);
+      await recordCustodyEvent(tx, { type: 'derivative.consulted', operation: 'consultation', caseId, actor: principal, object: { type: 'derivative', id: derivativeId, sha256: d.sha256 as string }, justification, context, details: { reference: d.reference } });
+      return {
+        id: d.id as string,
+        fileId: d.evidence_file_id as string,
+        exhibitId: d.exhibit_id as string,
+        kind: d.kind as DerivativeKind,
+        role: d.role as string,
+        reference: d.reference as string,
+        recipeVersion: d.recipe_version as string,
+        variant: d.variant as string,
+        mime: d.mime as string,
+        size: Number(d.size),
+        sha256: d.sha256 as string,
+        quality: d.quality as DerivativeView['quality'],
+        summary: d.summary as Record<string, unknown>,
+        provenance: d.provenance as ProvenanceRecord,
+        createdAt: d.created_at as Date,
+      };
+    });
+  }
+
+  /**
    * A derivative's bytes for playback (HTTP Range supported): each request is a consultation in
    * the s.62 log naming the derivative and the byte range served.
    */
@@ -308,7 +349,8 @@ export class WorkingCopiesService {
   private stepsFor(kind: 'video' | 'audio' | 'image', retrieval: { timeZone?: string | null } | null): Step[] {
     void retrieval;
     const m = this.media;
-    const opts = (probe: MediaProbe) => ({ probe, inputSha256: probe.provenance.input.sha256 });
+    // A fixed base name: a retry after a crash between upload and record writes the same key again (no orphan object).
+    const opts = (probe: MediaProbe) => ({ probe, inputSha256: probe.provenance.input.sha256, baseName: 'copy' });
     if (kind === 'video') {
       return [
         {
@@ -365,26 +407,36 @@ export class WorkingCopiesService {
     ];
   }
 
-  /** Stores each output as its own object, checks its hash as stored, then records it with its event. */
-  private async store_(file: { id: string; case_id: string; reference: string }, kind: DerivativeKind, r: StepResult): Promise<number> {
+  /**
+   * Stores each output as its own object, checks its hash as stored, then records it with its
+   * event. `variant` tells apart derivatives of one recipe made with other parameters (a court
+   * copy's caption); the same variant again records nothing new. Returns the derivative ids.
+   */
+  async storeDerivative(file: { id: string; case_id: string; reference: string }, kind: DerivativeKind, r: StepResult, variant = ''): Promise<{ made: number; ids: string[] }> {
     const recipe = RECIPE_VERSIONS[kind];
     let made = 0;
+    const ids: string[] = [];
     for (const { role, file: out } of r.files) {
-      const key = `derivatives/${file.id}/${recipe.replace(/[^a-z0-9.-]+/gi, '_')}/${role}-${out.fileName}`;
+      const key = `derivatives/${file.id}/${recipe.replace(/[^a-z0-9.-]+/gi, '_')}${variant ? `/${variant}` : ''}/${role}-${out.fileName}`;
       const put = await this.store.put(this.store.buckets.working, key, createReadStream(out.path), { contentType: out.mime, expectedSize: out.sizeBytes });
       if (put.sha256 !== out.sha256) {
         throw new AppError('DERIVATIVE_STORED_WRONG', `The stored ${kind} hashes to ${put.sha256}, not ${out.sha256} as made`, 502);
       }
-      const reference = `${file.reference}-${SHORT[kind] ?? kind.toUpperCase()}${r.files.length > 1 ? `-${role.toUpperCase()}` : ''}-${file.id.slice(0, 8)}`;
+      const reference = `${file.reference}-${SHORT[kind] ?? kind.toUpperCase()}${r.files.length > 1 ? `-${role.toUpperCase()}` : ''}${variant ? `-${variant.slice(0, 6)}` : ''}-${file.id.slice(0, 8)}`;
       await this.ds.transaction(async (tx) => {
         const row = await one<{ id: string }>(
           tx,
-          `INSERT INTO derivatives (evidence_file_id, case_id, kind, role, recipe_version, reference, bucket, object_key, mime, size, sha256, quality, summary, provenance)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+          `INSERT INTO derivatives (evidence_file_id, case_id, kind, role, recipe_version, variant, reference, bucket, object_key, mime, size, sha256, quality, summary, provenance)
+           VALUES ($1, $2, $3, $4, $5, $15, $6, $7, $8, $9, $10, $11, $12, $13, $14)
            ON CONFLICT (evidence_file_id, kind, role, recipe_version, variant) DO NOTHING RETURNING id`,
-          [file.id, file.case_id, kind, role, recipe, reference, put.bucket, key, out.mime, put.size, put.sha256, r.quality ?? 'complete', JSON.stringify(r.summary), JSON.stringify(r.provenance)],
+          [file.id, file.case_id, kind, role, recipe, reference, put.bucket, key, out.mime, put.size, put.sha256, r.quality ?? 'complete', JSON.stringify(r.summary), JSON.stringify(r.provenance), variant],
         );
-        if (!row) return;
+        if (!row) {
+          const had = await one<{ id: string }>(tx, `SELECT id FROM derivatives WHERE evidence_file_id = $1 AND kind = $2 AND role = $3 AND recipe_version = $4 AND variant = $5`, [file.id, kind, role, recipe, variant]);
+          ids.push(had!.id);
+          return;
+        }
+        ids.push(row.id);
         made++;
         // Derivatives are stored objects like any other: fixity re-checks them.
         await this.fixity.register(tx, { bucket: put.bucket, key, kind: 'derivative', caseId: file.case_id, size: put.size, sha256: put.sha256 });
@@ -399,6 +451,7 @@ export class WorkingCopiesService {
             role,
             reference,
             recipe,
+            ...(variant ? { variant } : {}),
             quality: r.quality ?? 'complete',
             worker: this.worker,
             tools: r.provenance.tools,
@@ -410,7 +463,7 @@ export class WorkingCopiesService {
         });
       });
     }
-    return made;
+    return { made, ids };
   }
 
   private async existing(fileId: string, kind: DerivativeKind) {
@@ -451,6 +504,7 @@ export class WorkingCopiesService {
     if (!fileIds.length) return [];
     const analyses = await rows(q, `SELECT * FROM media_analyses WHERE evidence_file_id = ANY($1::uuid[])`, [fileIds]);
     const derivs = await rows(q, `SELECT * FROM derivatives WHERE evidence_file_id = ANY($1::uuid[]) ORDER BY created_at, kind, role`, [fileIds]);
+    const courtCopies = await courtCopyViews(q, `evidence_file_id = ANY($1::uuid[])`, [fileIds]);
     const byFile = new Map(analyses.map((a) => [a.evidence_file_id as string, a]));
     return fileIds.map((id) => {
       const a = byFile.get(id);
@@ -482,11 +536,12 @@ export class WorkingCopiesService {
             summary: d.summary as Record<string, unknown>,
             createdAt: d.created_at as Date,
           })),
+        courtCopies: courtCopies.filter((c) => c.fileId === id),
       };
     });
   }
 }
 
-function map<T, U>(r: MediaResult<T>, f: (v: T) => U): MediaResult<U> {
+export function map<T, U>(r: MediaResult<T>, f: (v: T) => U): MediaResult<U> {
   return r.ok ? { ok: true, value: f(r.value) } : r;
 }

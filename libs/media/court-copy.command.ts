@@ -1,5 +1,5 @@
 import { escapeDrawtextLiteral, filter } from './ffmpeg-args.js';
-import { CAPTION_FONT_FILE } from './media-recipes.js';
+import { CAPTION_FONT_FILE, DEFAULT_MAX_SHORT_SIDE } from './media-recipes.js';
 import type { CaptionComputation } from './media.types.js';
 import { buildVideoWorkingCopyCommand, type VideoCommand, type VideoSource } from './video-working-copy.command.js';
 
@@ -161,4 +161,9 @@ export function buildCourtCopyCommand(source: VideoSource, maxShortSide: number,
   const plan = buildCaption(caption, probeSize.height, fontFile);
   const cmd = buildVideoWorkingCopyCommand({ source, maxShortSide, overlayFilters: plan.filters, env: plan.env });
   return { ...cmd, caption: plan.computation };
+}
+
+/** Checks that a caption can be computed (a known zone, a wall-clock time that exists, after 1970); throws with the reason. Pure. */
+export function checkCaption(spec: CaptionSpec): CaptionComputation {
+  return buildCaption(spec, DEFAULT_MAX_SHORT_SIDE).computation;
 }

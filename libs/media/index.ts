@@ -18,5 +18,6 @@ export {
 export { MediaModule } from './media.module.js';
 export { MediaError, mediaFailure } from './media-failure.js';
 export { RECIPE_VERSIONS, X264 } from './media-recipes.js';
-export type { CaptionSpec } from './court-copy.command.js';
+export { asLocalInput, reproductionPlan, type ReproductionReport } from './reproduce.js';
+export { checkCaption, type CaptionSpec } from './court-copy.command.js';
 export type { MediaRepository, RunOptions, ToolRunOutcome } from './media.repository.js';

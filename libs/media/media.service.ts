@@ -60,6 +60,7 @@ import { buildFrameScanCommand, buildProbeCommand } from './probe.command.js';
 import { buildPosterFrameCommand } from './poster-frame.command.js';
 import { buildVideoWorkingCopyCommand, type VideoCommand, type VideoSource } from './video-working-copy.command.js';
 import { PeakAccumulator, rasterizePeaks } from './waveform-peaks.js';
+import { reproduceRecord, type ReproductionReport } from './reproduce.js';
 
 export interface MediaServiceOptions {
   ffmpegPath?: string;
@@ -320,6 +321,14 @@ export class MediaService {
    * each frame's real-world time burnt in (stream time + declared clock offset, in the
    * recorder's time zone). One generation of loss, like the working copy, and the same checks.
    */
+  /**
+   * Runs a derivative's recorded command again on an original and compares hashes and tool
+   * versions with the record (reproduce.ts); the output is left in `outDir`.
+   */
+  reproduce(record: ProvenanceRecord, originalPath: string, outDir: string, options: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<ReproductionReport | { unsupported: string }> {
+    return reproduceRecord(this.repository, record, originalPath, outDir, { timeLimitMs: options.timeLimitMs ?? 6 * 3600_000, ...(options.signal ? { signal: options.signal } : {}) });
+  }
+
   async makeCourtCopy(input: string, outDir: string, opts: CourtCopyOptions): Promise<MediaResult<CourtCopy>> {
     return this.edge(() =>
       this.withContext('court-copy', input, outDir, opts, async (ctx) => {

@@ -20,6 +20,8 @@ export interface JobPayloads {
   'ingest.expire-uploads': Record<string, never>;
   /** Probe a sealed original and make its working copies (video, audio, image), each a recorded derivative. */
   'media.process': { fileId: string };
+  /** Make a court copy asked for (caption with exhibit reference and real-world time) from the original. */
+  'media.court-copy': { requestId: string };
   /** Group an exhibit's sealed files into extraction sets and verify the complete ones (libs/extraction). */
   'extraction.verify': { exhibitId: string; fileId: string };
   /** Stream selected inventory entries out of a verified extraction into a derived exhibit, each sealed. */
@@ -35,6 +37,7 @@ export interface JobResults {
   'ingest.seal': { state: string; sha256: string | null; hashedFrom: string | null };
   'ingest.expire-uploads': { expired: number; recovered: number; requeued: number };
   'media.process': { state: string; kind: string | null; derivatives: number };
+  'media.court-copy': { state: string; derivativeId: string | null };
   'extraction.verify': { sets: number; states: Record<string, string> };
   'extraction.export': { state: string; files: number };
   'disclosure.build-bundle': { state: string; sha256: string | null; size: number | null };
@@ -61,6 +64,7 @@ export const JOBS: { readonly [N in JobName]: JobSpec } = {
   'ingest.expire-uploads': { queue: 'ingest', attempts: 2, backoffMs: 60_000, timeoutMs: 30 * 60_000 },
   // ffmpeg has its own time limits per run; the job's is the ceiling for a long recording.
   'media.process': { queue: 'media', attempts: 3, backoffMs: 30_000, timeoutMs: 6 * 3600_000 },
+  'media.court-copy': { queue: 'media', attempts: 3, backoffMs: 30_000, timeoutMs: 6 * 3600_000 },
   // ewfverify reads the whole image (its own time limit per GiB); staging busy is retried.
   'extraction.verify': { queue: 'extraction', attempts: 3, backoffMs: 30_000, timeoutMs: 12 * 3600_000 },
   // One forward read of the container plus a read-back seal per file; storage hiccups are retried, sealed files skipped.

@@ -225,6 +225,20 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}/media', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}/media`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     // No file of this case has failed working copies: those who may add evidence get 409 MEDIA_NOT_RETRYABLE.
     { method: 'POST', route: '/api/v1/cases/{caseId}/files/{fileId}/media/retry', path: () => `/api/v1/cases/${caseId}/files/00000000-0000-4000-8000-000000000000/media/retry`, expect: e(409, 409, 409, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
+    // A court copy of an unknown file: those who may add evidence are told the file is unknown.
+    {
+      method: 'POST', route: '/api/v1/cases/{caseId}/files/{fileId}/media/court-copies',
+      path: () => `/api/v1/cases/${caseId}/files/00000000-0000-4000-8000-000000000000/media/court-copies`,
+      body: () => ({ recorderTimeAtStart: '2026-11-20T09:58:12' }),
+      expect: e(404, 404, 404, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401),
+      innerNotFound: true,
+    },
+    {
+      method: 'GET', route: '/api/v1/cases/{caseId}/derivatives/{derivativeId}',
+      path: () => `/api/v1/cases/${caseId}/derivatives/00000000-0000-4000-8000-000000000000`,
+      expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
+      innerNotFound: true,
+    },
     {
       method: 'GET', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}/files/{fileId}/derivatives/{derivativeId}/content',
       path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}/files/00000000-0000-4000-8000-000000000000/derivatives/00000000-0000-4000-8000-000000000000/content`,
@@ -354,7 +368,7 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
         }
         if (res.status === 404 && row.route.includes('{caseId}')) {
           // Inside a case the caller may read, an unknown working copy is named as such; outside it, only the case is.
-          expect(['CASE_NOT_FOUND', ...(row.innerNotFound && ['oic', 'investigator', 'analyst', 'discloser', 'reviewer', 'supervisorWithReason', 'auditorWithReason'].includes(actor) ? ['DERIVATIVE_NOT_FOUND', 'EXTRACTION_NOT_FOUND'] : [])]).toContain(res.body.code);
+          expect(['CASE_NOT_FOUND', ...(row.innerNotFound && ['oic', 'investigator', 'analyst', 'discloser', 'reviewer', 'supervisorWithReason', 'auditorWithReason'].includes(actor) ? ['DERIVATIVE_NOT_FOUND', 'EXTRACTION_NOT_FOUND', 'EVIDENCE_FILE_NOT_FOUND'] : [])]).toContain(res.body.code);
         }
         // Nothing of the OFFICIAL-SENSITIVE material in any answer to a caller outside the case.
         if (OUTSIDE.includes(actor) && !OVERSIGHT_ROUTES.has(row.route.split('?')[0])) {

@@ -1,13 +1,14 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../../libs/core/index.js';
 import type { Justification } from '../../../libs/custody/index.js';
-import { WorkingCopiesService } from '../../../libs/evidence/index.js';
+import { CourtCopiesService, courtCopyRequestSchema, WorkingCopiesService, type CourtCopyRequest } from '../../../libs/evidence/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
 import type { ByteRange } from '../../../libs/storage/index.js';
 import { Ctx, CurrentUser, JustificationHeader, JustificationHeaders } from '../auth/request-context.js';
+import { ApiZodBody } from '../validation.js';
 
 /** One `bytes=start-end` range (or `bytes=start-`, `bytes=-suffix`); anything else is served whole. */
 export function parseRange(header: string | undefined, size: number): ByteRange | undefined | 'unsatisfiable' {
@@ -33,7 +34,10 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 @ApiBearerAuth()
 @Controller({ path: 'cases/:caseId', version: '1' })
 export class MediaController {
-  constructor(@Inject(WorkingCopiesService) private readonly workingCopies: WorkingCopiesService) {}
+  constructor(
+    @Inject(WorkingCopiesService) private readonly workingCopies: WorkingCopiesService,
+    @Inject(CourtCopiesService) private readonly courtCopies: CourtCopiesService,
+  ) {}
 
   @Get('media')
   @JustificationHeaders(true)
@@ -60,6 +64,32 @@ export class MediaController {
   @ApiOperation({ summary: 'Try the working copies of a file again (failed, needs a specialist tool, or partial); for those who may add evidence to the case' })
   retry(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @Param('fileId') fileId: string, @Ctx() ctx: RequestContext) {
     return this.workingCopies.retry(p, caseId, fileId, ctx);
+  }
+
+  @Post('files/:fileId/media/court-copies')
+  @ApiZodBody(courtCopyRequestSchema)
+  @ApiOperation({
+    summary:
+      "Ask for a court copy of a sealed video: the working copy with the exhibit reference and each frame's real-world time burnt in, from the recorder's reading at the first frame and the exhibit's clock offset and time zone. 202 when queued, 200 when the same caption was asked for before; follow it in the media views",
+  })
+  async requestCourtCopy(
+    @CurrentUser() p: Principal,
+    @Param('caseId') caseId: string,
+    @Param('fileId') fileId: string,
+    @Body({ schema: courtCopyRequestSchema }) body: CourtCopyRequest,
+    @Ctx() ctx: RequestContext,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const { created, view } = await this.courtCopies.request(p, caseId, fileId, body, ctx);
+    res.status(created || view.state === 'pending' ? 202 : 200);
+    return view;
+  }
+
+  @Get('derivatives/:derivativeId')
+  @JustificationHeaders(true)
+  @ApiOperation({ summary: 'A working copy\'s full record: hashes, master, and the provenance (tool versions, exact commands) that dems media reproduce runs again; an s.62 consultation' })
+  derivative(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @Param('derivativeId') derivativeId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
+    return this.workingCopies.record(p, caseId, derivativeId, j, ctx);
   }
 
   @Get('exhibits/:exhibitId/files/:fileId/derivatives/:derivativeId/content')
