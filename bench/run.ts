@@ -7,9 +7,10 @@ import { ingestBench } from './ingest.bench.js';
 import { ledgerBench } from './ledger.bench.js';
 import { storageStream } from './storage-stream.bench.js';
 import { disclosureVerify } from './disclosure-verify.bench.js';
+import { extractionInventory } from './extraction-inventory.bench.js';
 
 /** Every benchmark, by name. `npm run bench [-- name… --key value…]` runs the named ones (default all). */
-const BENCHMARKS: Benchmark[] = [storageStream, caseList, ledgerBench, ingestBench, disclosureVerify];
+const BENCHMARKS: Benchmark[] = [storageStream, caseList, ledgerBench, ingestBench, disclosureVerify, extractionInventory];
 
 const names: string[] = [];
 const args = new Map<string, string>();
