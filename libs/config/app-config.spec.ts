@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { generateSignerKey, verifierKeyFromSigner } from '../ledger/checkpoint.js';
 import { generateWitnessKey, witnessKeyFromSigner } from '../ledger/cosignature.js';
-import { apiDocsEnabled, ConfigError, loadConfig, loadCliConfig } from './app-config.js';
+import { apiDocsEnabled, ConfigError, loadConfig, loadCliConfig, parseRateLimit } from './app-config.js';
 
 const PUBLISHED_JWT = 'dev-only-secret-change-me-0123456789abcdef';
 const PUBLISHED_LEDGER = 'PRIVATE+KEY+dems.dev.local/ledger+c497631e+AdrY2JlYiIlmqHmHAYbiQ7pvVv3dbgNTA3/1Hv6H1g2m';
@@ -102,6 +102,15 @@ describe('loadConfig', () => {
     const [logKey] = problems({ ...minimal, LEDGER_WITNESS_KEYS: verifierKeyFromSigner(minimal.LEDGER_SIGNING_KEY) });
     expect(logKey).toEqual({ variable: 'LEDGER_WITNESS_KEYS', problem: expect.stringContaining('not a cosignature/v1 witness key') });
     expect(problems({ ...minimal, LEDGER_WITNESS_KEYS: `${w1},${w1}` })[0].problem).toContain('listed twice');
+  });
+
+  it('reads rate limits as <requests>/<period> and names a malformed one', () => {
+    const c = loadConfig({ ...minimal, RATE_LIMIT_READ: '50/10s' });
+    expect(parseRateLimit(c.RATE_LIMIT_READ)).toEqual({ points: 50, durationSeconds: 10 });
+    expect(parseRateLimit(c.RATE_LIMIT_EXPENSIVE)).toEqual({ points: 30, durationSeconds: 3600 });
+    for (const bad of ['30', '30/min', '0/1m', '5/25h', '-1/1m']) {
+      expect(problems({ ...minimal, RATE_LIMIT_AUTH: bad }).map((p) => p.variable)).toEqual(['RATE_LIMIT_AUTH']);
+    }
   });
 
     it('parses booleans and numbers', () => {

@@ -37,11 +37,12 @@ export function parseRateLimit(v: string): RateLimit {
 }
 
 /** `<requests>/<period>`, e.g. `30/1m`: at most that many requests in each period (s, m or h, up to 24h). Kept as text, like every setting. */
-const rateLimit = z
-  .string()
-  .regex(RATE_LIMIT, { message: 'must be <requests>/<period>, such as 30/1m (period in s, m or h)' })
-  .refine((v) => parseRateLimit(v).points >= 1, { message: 'must allow at least 1 request' })
-  .refine((v) => parseRateLimit(v).durationSeconds >= 1 && parseRateLimit(v).durationSeconds <= 86400, { message: 'must have a period from 1s to 24h' });
+const rateLimit = z.string().superRefine((v, ctx) => {
+  const { points, durationSeconds } = parseRateLimit(v);
+  if (!RATE_LIMIT.test(v)) ctx.addIssue({ code: 'custom', message: 'must be <requests>/<period>, such as 30/1m (period in s, m or h)' });
+  else if (points < 1) ctx.addIssue({ code: 'custom', message: 'must allow at least 1 request' });
+  else if (durationSeconds < 1 || durationSeconds > 86400) ctx.addIssue({ code: 'custom', message: 'must have a period from 1s to 24h' });
+});
 
 const url = (protocols: string[]) =>
   z
