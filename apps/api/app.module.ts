@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ConfigModule, type AppConfig } from '../../libs/config/index.js';
 import { loggingModule } from '../../libs/core/index.js';
+import { MetricsModule } from '../../libs/metrics/index.js';
 import { DatabaseModule } from '../../libs/database/index.js';
 import { QueueModule } from '../../libs/queue/index.js';
 import { StorageModule } from '../../libs/storage/index.js';
@@ -14,9 +15,9 @@ import { TusUploadServer } from './uploads/tus-upload.server.js';
 import { AuditController } from './audit/audit.controller.js';
 import { AuthController, MeController } from './auth/auth.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
-import { OidcController } from './auth/oidc.controller.js';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
 import { RateLimiterService } from './rate-limit/rate-limiter.service.js';
+import { OidcController } from './auth/oidc.controller.js';
 import { UsersController } from './auth/users.controller.js';
 import { CasesController, ExhibitsController } from './cases/cases.controller.js';
 import { canonicalIdPipe, nulRefusalPipe, validationPipe } from './validation.js';
@@ -37,17 +38,17 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule, DisclosureModule],
+      imports: [ConfigModule.forRoot(config), loggingModule('api', config.LOG_LEVEL), MetricsModule.forRoot('api'), DatabaseModule, StorageModule, QueueModule, IdentityModule, CustodyModule, CasesModule, EvidenceModule, DisclosureModule],
       controllers: [HealthController, SystemController, AuthController, OidcController, MeController, UsersController, CasesController, ExhibitsController, AuditController, LedgerController, CaseEventsController, FixityController, UploadsController, UploadSealController, ExhibitFilesController, MediaController, ExtractionController, ExtractionWorkflowController, CaseDisclosureController, DisclosureBundlesController],
       providers: [
         ReadinessService,
         TusUploadServer,
         { provide: APP_FILTER, useClass: AppExceptionFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_PIPE, useValue: canonicalIdPipe },
         // After AuthGuard (global guards run in this order): limits count per signed-in user.
         RateLimiterService,
         { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_PIPE, useValue: canonicalIdPipe },
         { provide: APP_PIPE, useValue: nulRefusalPipe },
         { provide: APP_PIPE, useValue: validationPipe },
       ],

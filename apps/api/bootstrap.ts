@@ -8,7 +8,9 @@ import { Logger } from 'nestjs-pino';
 import type { NextFunction, Request, Response } from 'express';
 import { apiDocsEnabled, type AppConfig } from '../../libs/config/index.js';
 import { initOrClose } from '../../libs/core/index.js';
+import { ServiceMetrics } from '../../libs/metrics/index.js';
 import { AppModule } from './app.module.js';
+import { httpMetrics } from './http-metrics.middleware.js';
 import { SERVICE_VERSION } from './version.js';
 
 /** Builds the HTTP application (not yet listening): used by main.ts and by the e2e tests. */
@@ -20,6 +22,7 @@ export async function createApi(config: AppConfig, options: { shutdownHooks?: bo
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
+  app.use(httpMetrics(app.get(ServiceMetrics)));
   if (config.TRUST_PROXY) app.set('trust proxy', true);
   app.disable('x-powered-by');
   const docs = apiDocsEnabled(config);

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, type AppConfig } from '../../libs/config/index.js';
 import { loggingModule } from '../../libs/core/index.js';
+import { MetricsModule } from '../../libs/metrics/index.js';
 import { DatabaseModule } from '../../libs/database/index.js';
 import { JobWorkerModule, QueueModule } from '../../libs/queue/index.js';
 import { StorageModule } from '../../libs/storage/index.js';
@@ -18,6 +19,7 @@ import { ExtractionVerifyJob } from './jobs/extraction-verify.job.js';
 import { ExtractionExportJob } from './jobs/extraction-export.job.js';
 import { DisclosureBundleJob } from './jobs/disclosure-bundle.job.js';
 import { DisclosureModule } from '../../libs/disclosure/index.js';
+import { WorkerMetrics } from './worker-metrics.js';
 
 @Module({})
 export class WorkerModule {
@@ -27,6 +29,7 @@ export class WorkerModule {
       imports: [
         ConfigModule.forRoot(config),
         loggingModule('worker', config.LOG_LEVEL),
+        MetricsModule.forRoot('worker'),
         DatabaseModule,
         StorageModule,
         QueueModule,
@@ -36,7 +39,7 @@ export class WorkerModule {
         EvidenceModule,
         DisclosureModule,
       ],
-      providers: [ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, MediaCourtCopyJob, ExtractionVerifyJob, ExtractionExportJob, DisclosureBundleJob],
+      providers: [WorkerMetrics, ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, MediaCourtCopyJob, ExtractionVerifyJob, ExtractionExportJob, DisclosureBundleJob],
     };
   }
 }

@@ -207,8 +207,19 @@ export class FixityService {
       this.ds,
       `SELECT count(*) FILTER (WHERE last_outcome = 'changed')::int AS changed, count(*) FILTER (WHERE last_outcome = 'missing')::int AS missing,
               (SELECT max(started_at) FROM fixity_runs) AS last
-         FROM stored_objects`,
+         FROM stored_objects WHERE last_outcome <> 'ok'`,
     ))!;
     return { alert: r.changed + r.missing > 0, changed: r.changed, missing: r.missing, lastRunAt: r.last };
+  }
+
+  /** Objects whose latest check did not find them intact, by outcome (read by every metrics scrape; a partial index keeps it cheap). */
+  async failingObjects(): Promise<Record<'changed' | 'missing' | 'error', number>> {
+    const found = await rows<{ outcome: 'changed' | 'missing' | 'error'; n: number }>(
+      this.ds,
+      `SELECT last_outcome AS outcome, count(*)::int AS n FROM stored_objects WHERE last_outcome <> 'ok' GROUP BY last_outcome`,
+    );
+    const counts = { changed: 0, missing: 0, error: 0 };
+    for (const r of found) counts[r.outcome] = r.n;
+    return counts;
   }
 }

@@ -5,7 +5,12 @@ import { ENTITIES, MIGRATIONS } from './schema.js';
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
-export function createDataSource(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>): DataSource {
+/**
+ * `onQueryError` is told of every query that failed (metrics); TypeORM reports them through its
+ * logger, so that is the only logger method that does anything here (logging stays off).
+ */
+export function createDataSource(config: Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>, onQueryError?: () => void): DataSource {
+  const quiet = () => undefined;
   return new DataSource({
     type: 'postgres',
     url: config.DATABASE_URL,
@@ -18,6 +23,7 @@ export function createDataSource(config: Pick<AppConfig, 'DATABASE_URL' | 'DATAB
     poolSize: config.DATABASE_POOL_SIZE,
     connectTimeoutMS: 5000,
     logging: false,
+    logger: { logQuery: quiet, logQuerySlow: quiet, logSchemaBuild: quiet, logMigration: quiet, log: quiet, logQueryError: () => onQueryError?.() },
   });
 }
 

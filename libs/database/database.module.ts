@@ -2,6 +2,7 @@ import { Global, Inject, Module, type OnApplicationShutdown, type OnModuleInit }
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { DependencyUnavailableError } from '../core/index.js';
+import { ServiceMetrics } from '../metrics/index.js';
 import { assertSchemaCurrent, createDataSource } from './data-source.js';
 
 @Global()
@@ -9,9 +10,9 @@ import { assertSchemaCurrent, createDataSource } from './data-source.js';
   providers: [
     {
       provide: DataSource,
-      inject: [APP_CONFIG],
-      useFactory: async (config: AppConfig) => {
-        const ds = createDataSource(config);
+      inject: [APP_CONFIG, ServiceMetrics],
+      useFactory: async (config: AppConfig, metrics: ServiceMetrics) => {
+        const ds = createDataSource(config, () => metrics.databaseErrors.inc());
         try {
           await ds.initialize();
         } catch (e) {

@@ -1,6 +1,6 @@
 export * from './job-registry.js';
 export { HandlesJob, TerminalJobError, type JobContext, type JobFailure, type JobHandler } from './job-handler.js';
-export { QueueService, type JobView } from './queue.service.js';
+export { QueueService, SCHEDULED_FAILURES_KEPT, type JobView } from './queue.service.js';
 export { QueueModule, JobWorkerModule } from './queue.module.js';
 export { WorkerStartupError } from './job-worker.host.js';
 export { createRedis, pingRedis } from './redis-connection.js';

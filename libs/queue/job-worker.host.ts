@@ -4,6 +4,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError } from '../core/index.js';
+import { ServiceMetrics } from '../metrics/index.js';
 import { JOB_HANDLER, TerminalJobError, type JobContext, type JobHandler } from './job-handler.js';
 import { checkHandlers, JOBS, QUEUE_NAMES, type JobName } from './job-registry.js';
 import { createRedis } from './redis-connection.js';
@@ -32,6 +33,7 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(ServiceMetrics) private readonly metrics: ServiceMetrics,
   ) {}
 
   /** Fails fast, before anything connects, when the registry and the handlers disagree. */
@@ -57,9 +59,10 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
         concurrency: this.config.WORKER_CONCURRENCY,
         autorun: true,
       });
-      worker.on('failed', (job, err) =>
-        this.logger.warn({ jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
-      );
+      worker.on('failed', (job, err) => {
+        this.metrics.jobFailures.inc({ queue, job: job?.name ?? 'unknown' });
+        this.logger.warn({ jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed');
+      });
       worker.on('error', (err) => this.logger.error({ err: err.message }, `queue ${queue}: worker error`));
       this.workers.push(worker);
     }

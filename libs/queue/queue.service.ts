@@ -3,8 +3,12 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { DependencyUnavailableError } from '../core/index.js';
+import type { QueueState } from '../metrics/index.js';
 import { JOBS, QUEUE_NAMES, type JobName, type JobPayloads, type QueueName } from './job-registry.js';
 import { createRedis, pingRedis } from './redis-connection.js';
+
+/** How many failed runs of a scheduled job Redis keeps, and for how long (seconds). */
+export const SCHEDULED_FAILURES_KEPT = { count: 50, age: 7 * 24 * 3600 };
 
 export interface JobView {
   id: string;
@@ -76,8 +80,31 @@ export class QueueService implements OnApplicationShutdown {
     await (await this.queue(spec.queue)).upsertJobScheduler(name, { every: everyMs }, {
       name,
       data: payload,
-      opts: { attempts: spec.attempts, backoff: { type: 'exponential', delay: this.backoff(spec.backoffMs) }, removeOnComplete: { count: 100 }, removeOnFail: false },
+      opts: {
+        attempts: spec.attempts,
+        backoff: { type: 'exponential', delay: this.backoff(spec.backoffMs) },
+        removeOnComplete: { count: 100 },
+        // A schedule runs again by itself: during an outage (S3 or the database away for a day)
+        // its failures would otherwise pile up in Redis, one every period. The newest are kept
+        // for a week, to see what went wrong; dems_job_failures_total counts every one.
+        removeOnFail: SCHEDULED_FAILURES_KEPT,
+      },
     });
+  }
+
+  /** Each queue's jobs by state and the age of its oldest waiting job (for the metrics scrape). */
+  async states(now = Date.now()): Promise<QueueState[]> {
+    return Promise.all(
+      QUEUE_NAMES.map(async (name) => {
+        const q = await this.queue(name);
+        const [counts, [oldest]] = await Promise.all([q.getJobCounts('waiting', 'active', 'delayed', 'failed'), q.getJobs(['waiting'], 0, 0, true)]);
+        return {
+          queue: name,
+          counts: { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 },
+          oldestWaitingSeconds: oldest ? Math.max(0, (now - oldest.timestamp) / 1000) : 0,
+        };
+      }),
+    );
   }
 
   async getJob(queue: QueueName, id: string): Promise<JobView | undefined> {

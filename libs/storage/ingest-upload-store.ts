@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { OffThreadDigests, type Digests } from '../core/index.js';
 import type { S3StoreSettings } from './s3-object-store.js';
+import { reportS3Errors, type S3ErrorListener } from './s3-request-errors.js';
 
 export interface IngestStoreSettings extends S3StoreSettings {
   /** Bytes go to S3 in parts of this size as they arrive. */
@@ -42,7 +43,7 @@ export class IngestUploadStore extends S3Store {
 
   constructor(
     settings: IngestStoreSettings,
-    private readonly hooks: { onProgress?: (id: string, offset: number) => void; onRemoved?: (id: string) => Promise<void> } = {},
+    private readonly hooks: { onProgress?: (id: string, offset: number, written: number) => void; onRemoved?: (id: string) => Promise<void> } = {},
   ) {
     super({
       partSize: settings.partSizeBytes,
@@ -68,6 +69,11 @@ export class IngestUploadStore extends S3Store {
     if (settings.stagingDir) mkdirSync(settings.stagingDir, { recursive: true, mode: 0o700 });
   }
 
+  /** Tells `listener` of every request that failed for good (metrics). */
+  onRequestError(listener: S3ErrorListener): void {
+    reportS3Errors(this.client, listener);
+  }
+
   /** Temp files (staged parts, a resumed upload's short tail) go to the configured staging folder. */
   protected override async uniqueTmpFileName(template: string): Promise<string> {
     return path.join(this.stagingDir, `${template}${randomUUID()}`);
@@ -91,7 +97,7 @@ export class IngestUploadStore extends S3Store {
       throw e;
     }
     if (digests && digests.size !== newOffset) this.drop(id);
-    this.hooks.onProgress?.(id, newOffset);
+    this.hooks.onProgress?.(id, newOffset, newOffset - offset);
     if (size !== undefined && newOffset === size) {
       const running = this.running.get(id);
       this.running.delete(id);

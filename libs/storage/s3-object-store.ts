@@ -20,6 +20,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Readable } from 'node:stream';
 import { AppError, DependencyUnavailableError } from '../core/index.js';
 import { boundedMultipartUpload } from './bounded-multipart-upload.js';
+import { reportS3Errors, type S3ErrorListener } from './s3-request-errors.js';
 import {
   ObjectStore,
   type ByteRange,
@@ -71,6 +72,11 @@ export class S3ObjectStore extends ObjectStore {
       maxAttempts: 3,
       requestHandler: new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 120_000 }),
     });
+  }
+
+  /** Tells `listener` of every request that failed for good (metrics). */
+  onRequestError(listener: S3ErrorListener): void {
+    reportS3Errors(this.client, listener);
   }
 
   capabilities(): StoreCapabilities | undefined {

@@ -1,5 +1,6 @@
 import { Global, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
+import { ServiceMetrics } from '../metrics/index.js';
 import { ObjectStore } from './object-store.js';
 import { S3ObjectStore, type S3StoreSettings } from './s3-object-store.js';
 import { IngestUploadStore } from './ingest-upload-store.js';
@@ -47,7 +48,17 @@ export function createIngestUploadStore(config: AppConfig, hooks?: ConstructorPa
 
 @Global()
 @Module({
-  providers: [{ provide: ObjectStore, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createObjectStore(config) }],
+  providers: [
+    {
+      provide: ObjectStore,
+      inject: [APP_CONFIG, ServiceMetrics],
+      useFactory: (config: AppConfig, metrics: ServiceMetrics) => {
+        const store = createObjectStore(config);
+        store.onRequestError((operation, status) => metrics.s3Errors.inc({ operation, status }));
+        return store;
+      },
+    },
+  ],
   exports: [ObjectStore],
 })
 export class StorageModule implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { APP_CONFIG, type AppConfig } from '../../../libs/config/index.js';
 import { AppError, canonicalUuid } from '../../../libs/core/index.js';
 import { EvidenceFilesService, fileIdFromKey, parseUploadMetadata, uploadKey } from '../../../libs/evidence/index.js';
+import { ServiceMetrics } from '../../../libs/metrics/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
 import { createRedis } from '../../../libs/queue/index.js';
 import { createIngestUploadStore, type IngestUploadStore } from '../../../libs/storage/index.js';
@@ -113,15 +114,20 @@ export class TusUploadServer implements OnApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(EvidenceFilesService) private readonly files: EvidenceFilesService,
+    @Inject(ServiceMetrics) private readonly metrics: ServiceMetrics,
   ) {
     this.store = createIngestUploadStore(config, {
-      onProgress: (id, offset) => this.progress(fileIdFromKey(id)!, offset, true),
+      onProgress: (id, offset, written) => {
+        this.metrics.uploadBytes.inc(written);
+        this.progress(fileIdFromKey(id)!, offset, true);
+      },
       // Termination (tus DELETE) is recorded once the parts are gone, before the 204 is sent.
       onRemoved: async (id) => {
         const { principal, context } = this.current();
         await this.files.cancelled(principal, fileIdFromKey(id)!, context);
       },
     });
+    this.store.onRequestError((operation, status) => this.metrics.s3Errors.inc({ operation, status }));
     // Shared by every API replica: one request at a time per upload, whichever replica it reaches.
     // Commands fail after a few tries rather than wait forever while Redis is away.
     this.locker = new RedisUploadLocker(createRedis(config.REDIS_URL, { maxRetriesPerRequest: 3 }), createRedis(config.REDIS_URL), {
@@ -185,6 +191,10 @@ export class TusUploadServer implements OnApplicationShutdown {
   handle(caller: Caller, req: IncomingMessage, res: ServerResponse): Promise<void> {
     checkTusHeaders(req);
     withoutCors(res);
+    if (req.headers['content-type'] === 'application/offset+octet-stream') {
+      this.metrics.uploadsActive.inc();
+      res.once('close', () => this.metrics.uploadsActive.dec());
+    }
     return this.caller.run(caller, () => this.server.handle(req, res));
   }
 

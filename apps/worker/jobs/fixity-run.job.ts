@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../libs/config/index.js';
 import { FixityService } from '../../../libs/custody/index.js';
+import { ServiceMetrics } from '../../../libs/metrics/index.js';
 import { HandlesJob, QueueService, type JobContext, type JobHandler, type JobPayloads, type JobResults } from '../../../libs/queue/index.js';
 
 type Name = 'integrity.fixity-run';
@@ -15,6 +16,7 @@ export class FixityRunJob implements JobHandler<Name>, OnApplicationBootstrap {
     @Inject(FixityService) private readonly fixity: FixityService,
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(ServiceMetrics) private readonly metrics: ServiceMetrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -24,6 +26,9 @@ export class FixityRunJob implements JobHandler<Name>, OnApplicationBootstrap {
 
   async handle(payload: JobPayloads[Name], ctx: JobContext): Promise<JobResults[Name]> {
     const run = await this.fixity.run(payload.trigger, payload.caseId, ctx.signal, payload.runId);
+    const failed = { changed: run.changed, missing: run.missing, error: run.errors };
+    this.metrics.fixityChecks.inc({ outcome: 'ok' }, run.checked - run.changed - run.missing - run.errors);
+    for (const [outcome, n] of Object.entries(failed)) this.metrics.fixityChecks.inc({ outcome }, n);
     return { runId: run.id, checked: run.checked, changed: run.changed, missing: run.missing, errors: run.errors };
   }
 }

@@ -1,0 +1,111 @@
+import type { Request } from 'express';
+import type { SessionData } from 'express-session';
+
+/** An s.62 reason as the API takes it (X-Justification-Code / X-Justification-Text). */
+export interface Justification {
+  code: string;
+  text: string;
+}
+
+/** An answer of the API that was not a success: its `{code, message}` as it gave them. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface CallOptions {
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  justification?: Justification;
+  /** Call without the session's token (sign-in, public ledger routes). */
+  anonymous?: boolean;
+  /** Call with this access token (just signed in, not yet in the session). */
+  token?: string;
+}
+
+type Tokens = SessionData['auth'];
+
+/**
+ * The REST API as the signed-in person: every call carries their access token (kept in the
+ * server-side session, never in the browser), so the API applies its own rules; the web layer
+ * has none. An expired access token is refreshed once with the session's refresh token.
+ */
+export class ApiClient {
+  constructor(
+    private readonly base: string,
+    private readonly req: Request,
+  ) {}
+
+  get<T>(path: string, options: CallOptions = {}): Promise<T> {
+    return this.call<T>('GET', path, options);
+  }
+
+  post<T>(path: string, options: CallOptions = {}): Promise<T> {
+    return this.call<T>('POST', path, options);
+  }
+
+  /** The API's answer, bytes untouched, for routes whose content the browser checks itself. */
+  async raw(path: string): Promise<{ status: number; contentType: string; body: Buffer }> {
+    const res = await this.send('GET', path, {}, undefined);
+    return { status: res.status, contentType: res.headers.get('content-type') ?? 'application/json', body: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  private async call<T>(method: string, path: string, options: CallOptions): Promise<T> {
+    const auth = options.anonymous ? undefined : this.req.session.auth;
+    let res = await this.send(method, path, options, options.token ?? auth?.accessToken);
+    if (res.status === 401 && auth && (await this.refresh(auth))) {
+      res = await this.send(method, path, options, this.req.session.auth?.accessToken);
+    }
+    const text = await res.text();
+    const body = text ? parseJson(text) : undefined;
+    if (res.ok) return body as T;
+    const problem = (body ?? {}) as { code?: string; message?: string; details?: Record<string, unknown> };
+    throw new ApiError(res.status, problem.code ?? `HTTP_${res.status}`, problem.message ?? `The evidence service answered ${res.status}`, problem.details);
+  }
+
+  private async send(method: string, path: string, options: CallOptions, token: string | undefined): Promise<Response> {
+    const url = new URL(this.base + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.justification) {
+      headers['x-justification-code'] = options.justification.code;
+      headers['x-justification-text'] = options.justification.text;
+    }
+    const requestId = this.req.header('x-request-id');
+    if (requestId) headers['x-request-id'] = requestId;
+    try {
+      return await fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+    } catch {
+      throw new ApiError(502, 'API_UNAVAILABLE', 'The evidence service is not answering. Try again in a few minutes.');
+    }
+  }
+
+  /** Rotates the session's tokens; false (and the session signed out) when the API refuses. */
+  private async refresh(auth: Tokens): Promise<boolean> {
+    const res = await this.send('POST', '/api/v1/auth/refresh', { body: { refreshToken: auth.refreshToken } }, undefined);
+    if (!res.ok) {
+      delete this.req.session.auth;
+      return false;
+    }
+    const tokens = (await res.json()) as { accessToken: string; refreshToken: string };
+    this.req.session.auth = { ...auth, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
+    return true;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
