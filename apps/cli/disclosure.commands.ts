@@ -59,32 +59,55 @@ interface BundleView {
   sha256: string | null;
 }
 
+/** A refusal as the CLI reports it: the API's `{code, message}`, or the storage server's status. */
+async function refusal(res: Response, source: string): Promise<ApiError> {
+  const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+  return new ApiError(res.status, body.code ?? `${source}_HTTP_${res.status}`, body.message ?? `${source} answered ${res.status} ${res.statusText}`);
+}
+
 /**
- * Resumable download: bytes go to `<out>.part`, the ETag (the bundle's SHA-256) to
- * `<out>.part.etag`; a second run asks for the rest with Range and If-Range, so a changed
- * object is fetched whole rather than spliced. The finished file is checked against the ETag.
+ * Resumable download: bytes go to `<out>.part`, the bundle's identity (its SHA-256, quoted as the
+ * API's ETag) to `<out>.part.etag`; a second run fetches only the rest with Range. By default the
+ * bytes come straight from storage through a presigned URL (a new one each run: they are
+ * short-lived); with `viaApi` they stream through the API, resuming with If-Range. Either way a
+ * part of another bundle is never spliced in, and the finished file is checked against the
+ * SHA-256 before it takes its name.
  */
-export async function downloadBundle(api: ApiClient, bundleId: string, out: string, opts: { progress?: boolean; headers?: Record<string, string | undefined>; signal?: AbortSignal } = {}): Promise<{ size: number; sha256: string; resumedFrom: number }> {
+export async function downloadBundle(
+  api: ApiClient,
+  bundleId: string,
+  out: string,
+  opts: { progress?: boolean; headers?: Record<string, string | undefined>; signal?: AbortSignal; viaApi?: boolean } = {},
+): Promise<{ size: number; sha256: string; resumedFrom: number }> {
   const part = `${out}.part`;
   const etagFile = `${part}.etag`;
   let have = existsSync(part) ? statSync(part).size : 0;
-  const etag = existsSync(etagFile) ? readFileSync(etagFile, 'utf8').trim() : undefined;
-  if (have && !etag) have = 0;
-  const headers: Record<string, string> = { authorization: `Bearer ${api.token()}` };
-  for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = v;
-  if (have) Object.assign(headers, { range: `bytes=${have}-`, 'if-range': etag! });
-  const res = await fetch(`${api.apiUrl}/api/v1/disclosure/bundles/${encodeURIComponent(bundleId)}/download`, { headers, signal: opts.signal });
-  if (res.status === 416) have = 0; // nothing left to fetch: fall through to the check
-  else if (res.status !== 200 && res.status !== 206) {
-    const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
-    throw new ApiError(res.status, body.code ?? `HTTP_${res.status}`, body.message ?? res.statusText);
+  const known = existsSync(etagFile) ? readFileSync(etagFile, 'utf8').trim() : undefined;
+  if (have && !known) have = 0;
+  const extra: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) extra[k] = v;
+  let res: Response | undefined;
+  let expected: string;
+  if (opts.viaApi) {
+    const headers: Record<string, string> = { authorization: `Bearer ${api.token()}`, ...extra };
+    if (have) Object.assign(headers, { range: `bytes=${have}-`, 'if-range': known! });
+    res = await fetch(`${api.apiUrl}/api/v1/disclosure/bundles/${encodeURIComponent(bundleId)}/download`, { headers, signal: opts.signal });
+    if (![200, 206, 416].includes(res.status)) throw await refusal(res, 'API');
+    expected = res.status === 416 ? known! : (res.headers.get('etag') ?? '');
+  } else {
+    const link = (await api.post<{ url: string; sha256: string; size: number }>(`/api/v1/disclosure/bundles/${encodeURIComponent(bundleId)}/download-url`, {}, { headers: extra, ok: [200] })).body;
+    expected = `"${link.sha256}"`;
+    if (known !== expected) have = 0; // another bundle's bytes (or none): start afresh
+    if (have < link.size) {
+      res = await fetch(link.url, { headers: have ? { range: `bytes=${have}-` } : {}, signal: opts.signal });
+      if (![200, 206].includes(res.status)) throw await refusal(res, 'STORAGE');
+    }
   }
-  const newEtag = res.headers.get('etag') ?? '';
-  const resumedFrom = res.status === 206 ? have : 0;
-  if (res.status === 200) have = 0;
-  writeFileSync(etagFile, newEtag);
-  const total = res.status === 206 ? Number(/\/(\d+)$/.exec(res.headers.get('content-range') ?? '')?.[1] ?? 0) : Number(res.headers.get('content-length') ?? 0);
-  if (res.status !== 416 && res.body) {
+  if (res?.status === 200) have = 0;
+  writeFileSync(etagFile, expected);
+  const resumedFrom = res?.status === 206 ? have : 0;
+  if (res && res.status !== 416 && res.body) {
+    const total = have + Number(res.headers.get('content-length') ?? 0);
     const bar = opts.progress ? new cliProgress.SingleBar({ format: 'download [{bar}] {percentage}% {value}/{total} bytes' }, cliProgress.Presets.shades_classic) : undefined;
     bar?.start(total, have);
     let done = have;
@@ -100,8 +123,8 @@ export async function downloadBundle(api: ApiClient, bundleId: string, out: stri
   await pipeline(createReadStream(part), h);
   const sha256 = h.digest('hex');
   const size = statSync(part).size;
-  if (`"${sha256}"` !== newEtag) {
-    throw new AppError('DOWNLOAD_MISMATCH', `The downloaded bytes (SHA-256 ${sha256}) are not the bundle's (${newEtag}); the partial file was kept at ${part}: run the command again`);
+  if (`"${sha256}"` !== expected) {
+    throw new AppError('DOWNLOAD_MISMATCH', `The downloaded bytes (SHA-256 ${sha256}) are not the bundle's (${expected}); the partial file was kept at ${part}: run the command again`);
   }
   renameSync(part, out);
   unlinkSync(etagFile);
@@ -202,14 +225,17 @@ export function registerDisclosureCommands(program: Command): void {
     console.log(`shared with ${s.recipient} until ${s.expiresAt} (share ${s.id})`);
   });
 
-  d.command('download')
-    .description('download a bundle shared with you; run again to resume an interrupted download')
+  const download = d
+    .command('download')
+    .description('download a bundle shared with you (straight from storage by a short-lived presigned URL); run again to resume an interrupted download')
     .argument('<bundleId>', 'bundle id')
     .requiredOption('--out <file.zip>', 'where to write it')
-    .option('--no-progress', 'no progress bar')
-    .action(async (bundleId: string, opts: { out: string; progress: boolean }) => {
-      const api = new ApiClient();
-      const r = await downloadBundle(api, bundleId, opts.out, { progress: opts.progress && process.stderr.isTTY });
-      console.log(`${opts.out}: ${r.size} bytes, SHA-256 ${r.sha256}${r.resumedFrom ? ` (resumed at byte ${r.resumedFrom})` : ''}; check it with: dems verify bundle ${opts.out}`);
-    });
+    .option('--via-api', 'stream through the API instead (when storage cannot be reached directly)')
+    .option('--no-progress', 'no progress bar');
+  for (const o of reason()) download.addOption(o);
+  download.action(async (bundleId: string, opts: { out: string; progress: boolean; viaApi?: boolean; reasonCode?: string; reason?: string }) => {
+    const api = new ApiClient();
+    const r = await downloadBundle(api, bundleId, opts.out, { progress: opts.progress && process.stderr.isTTY, viaApi: opts.viaApi, headers: justificationHeaders(opts as never) });
+    console.log(`${opts.out}: ${r.size} bytes, SHA-256 ${r.sha256}${r.resumedFrom ? ` (resumed at byte ${r.resumedFrom})` : ''}; check it with: dems verify bundle ${opts.out}`);
+  });
 }

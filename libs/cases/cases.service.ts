@@ -26,7 +26,8 @@ export interface CaseView {
   updatedAt: Date;
   version: number;
   counts: { exhibits: number; members: number };
-  access?: { caseRole: CaseRole | null; via: CaseAccess['via'] };
+  /** `share`: a CPS user's view of a case with a bundle shared with them (read-only; counts only the exhibits shared). */
+  access?: { caseRole: CaseRole | null; via: CaseAccess['via'] | 'share' };
 }
 
 export interface MemberView {
@@ -50,6 +51,21 @@ const select = (exhibitFilter = '') => `
          (SELECT count(*) FROM exhibits e WHERE e.case_id = c.id ${exhibitFilter})::int AS exhibit_count,
          (SELECT count(*) FROM case_members cm WHERE cm.case_id = c.id)::int AS member_count`;
 const SELECT = select();
+
+/**
+ * A CPS user's cases: those with a ready disclosure bundle shared with them, the share neither
+ * revoked nor expired. Shaped like case_members (case_id, user_id, case_role) so the case list
+ * joins either; `sharedExhibits` counts only the exhibits those bundles hold ($n: the user).
+ */
+const SHARED_CASES = `(SELECT DISTINCT b.case_id, s.recipient_id AS user_id, NULL::text AS case_role
+    FROM disclosure_shares s JOIN disclosure_bundles b ON b.id = s.bundle_id
+   WHERE s.revoked_at IS NULL AND s.expires_at > now() AND b.state = 'ready')`;
+const sharedExhibits = (user: string) => `AND e.id IN (
+  SELECT f.exhibit_id FROM disclosure_shares s JOIN disclosure_bundles b ON b.id = s.bundle_id
+   CROSS JOIN LATERAL jsonb_array_elements(b.selection->'items') it
+    LEFT JOIN derivatives d ON d.id = (it->>'derivativeId')::uuid
+    JOIN evidence_files f ON f.id = coalesce((it->>'evidenceFileId')::uuid, d.evidence_file_id)
+   WHERE b.case_id = c.id AND s.recipient_id = ${user} AND s.revoked_at IS NULL AND s.expires_at > now() AND b.state = 'ready')`;
 
 /** Sort keys with the SQL type their cursor value is cast back to (timestamps keep microseconds as text). */
 const SORT_COLUMNS: Record<ListCasesQuery['sort'], [string, string]> = {
@@ -129,6 +145,7 @@ export class CasesService {
   }
 
   async get(principal: Principal, caseId: string, justification: Justification | undefined, context: RequestContext): Promise<CaseView> {
+    if (principal.role === 'cps_prosecutor') return this.getShared(principal, caseId, justification, context);
     return this.ds.transaction(async (tx) => {
       const access = await this.access.resolve(principal, caseId, 'case.read', { justification, context, tx });
       await recordCustodyEvent(tx, {
@@ -144,8 +161,24 @@ export class CasesService {
     });
   }
 
-  /** Cases the caller is a member of, filtered, sorted and paged with an opaque cursor. */
+  /** A case as a CPS user sees it: only with a live share of one of its bundles (else 404), read-only, logged. */
+  private async getShared(principal: Principal, caseId: string, justification: Justification | undefined, context: RequestContext): Promise<CaseView> {
+    if (!isUuid(caseId)) throw caseNotFound();
+    return this.ds.transaction(async (tx) => {
+      const row = await one(tx, `${select(sharedExhibits('$2'))} FROM cases c JOIN ${SHARED_CASES} m ON m.case_id = c.id AND m.user_id = $2 WHERE c.id = $1`, [caseId, principal.userId]);
+      if (!row) throw caseNotFound();
+      await recordCustodyEvent(tx, { type: 'case.consulted', operation: 'consultation', caseId, actor: principal, object: { type: 'case', id: caseId }, justification, context, details: { via: 'share' } });
+      return { ...toView(row), access: { caseRole: null, via: 'share' as const } };
+    });
+  }
+
+  /**
+   * Cases the caller is a member of (a CPS user: the cases shared with them), filtered, sorted and
+   * paged with an opaque cursor.
+   */
   async list(principal: Principal, query: ListCasesQuery, context: RequestContext): Promise<{ items: CaseView[]; nextCursor: string | null; total: number }> {
+    const shared = principal.role === 'cps_prosecutor';
+    const from = shared ? `cases c JOIN ${SHARED_CASES} m ON m.case_id = c.id` : 'cases c JOIN case_members m ON m.case_id = c.id';
     const where = ['m.user_id = $1'];
     const params: unknown[] = [principal.userId];
     const add = (sql: string, value: unknown) => {
@@ -170,14 +203,14 @@ export class CasesService {
     params.push(query.limit + 1);
     const found = await rows(
       this.ds,
-      `${SELECT}, m.case_role, ${col}::text AS sort_value
-         FROM cases c JOIN case_members m ON m.case_id = c.id
+      `${shared ? select(sharedExhibits('$1')) : SELECT}, m.case_role, ${col}::text AS sort_value
+         FROM ${from}
         WHERE ${where.join(' AND ')}
         ORDER BY ${col} ${query.order}, c.id ${query.order}
         LIMIT $${params.length}`,
       params,
     );
-    const total = (await one<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM cases c JOIN case_members m ON m.case_id = c.id WHERE ${filtered.join(' AND ')}`, filteredParams))!.n;
+    const total = (await one<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM ${from} WHERE ${filtered.join(' AND ')}`, filteredParams))!.n;
     const page = found.slice(0, query.limit);
     const last = page[page.length - 1];
     await this.ds.transaction((tx) => recordCustodyEvent(tx, {
@@ -189,7 +222,7 @@ export class CasesService {
       details: { filters: { urn: query.urn, status: query.status, q: query.q }, returned: page.length },
     }));
     return {
-      items: page.map((r) => ({ ...toView(r), access: { caseRole: r.case_role as CaseRole, via: 'member' as const } })),
+      items: page.map((r) => ({ ...toView(r), access: { caseRole: (r.case_role as CaseRole) ?? null, via: shared ? ('share' as const) : ('member' as const) } })),
       nextCursor: found.length > query.limit && last ? encodeCursor(last.sort_value, last.id as string) : null,
       total,
     };

@@ -179,12 +179,12 @@ export class ExhibitsService {
   }
 }
 
-/** Consulting evidence (s.62) needs a justification. */
-export function requireJustification(j: Justification | undefined): asserts j is Justification {
+/** Consulting or disclosing evidence (s.62) needs a justification; `what` names the act in the refusal. */
+export function requireJustification(j: Justification | undefined, what = 'Consulting evidence'): asserts j is Justification {
   if (!j) {
     throw new AppError(
       'JUSTIFICATION_REQUIRED',
-      'Consulting evidence needs a justification: send X-Justification-Code and X-Justification-Text headers (DPA 2018 s.62)',
+      `${what} needs a justification: send X-Justification-Code and X-Justification-Text headers (DPA 2018 s.62)`,
       400,
     );
   }

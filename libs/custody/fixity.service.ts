@@ -8,7 +8,7 @@ import type { Principal, RequestContext } from '../identity/index.js';
 import { recordCustodyEvent } from './custody-recorder.js';
 
 export type FixityOutcome = 'ok' | 'changed' | 'missing' | 'error';
-export type StoredObjectKind = 'original' | 'derivative' | 'checkpoint';
+export type StoredObjectKind = 'original' | 'derivative' | 'checkpoint' | 'disclosure_bundle';
 
 export interface FixityRunView {
   id: string;

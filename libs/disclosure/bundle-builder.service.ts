@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import yazl from 'yazl';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError } from '../core/index.js';
-import { LedgerService, recordCustodyEvent } from '../custody/index.js';
+import { FixityService, LedgerService, recordCustodyEvent } from '../custody/index.js';
 import { displayUrn } from '../cases/index.js';
 import { one, rows } from '../database/sql.js';
 import { parseSignerKey, type LedgerEvent, type SignerKey } from '../ledger/index.js';
@@ -69,6 +69,7 @@ export class BundleBuilder {
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(ObjectStore) private readonly store: ObjectStore,
     @Inject(LedgerService) private readonly ledger: LedgerService,
+    @Inject(FixityService) private readonly fixity: FixityService,
     @Inject(DisclosureSchedulesService) private readonly schedules: DisclosureSchedulesService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -316,6 +317,8 @@ export class BundleBuilder {
         `UPDATE disclosure_bundles SET state = 'ready', bucket = $2, object_key = $3, size = $4, sha256 = $5, manifest_sha256 = $6, tree_size = $7, completed_at = now() WHERE id = $1`,
         [bundleId, bucket, objectKey, put.size, put.sha256, sha(manifestData), cp.treeSize],
       );
+      // Watched by fixity like an original: a later change to the bundle object is reported.
+      await this.fixity.register(tx, { bucket, key: objectKey, kind: 'disclosure_bundle', caseId, size: put.size, sha256: put.sha256 });
       await recordCustodyEvent(tx, {
         type: 'disclosure.bundle_built',
         operation: 'combination',

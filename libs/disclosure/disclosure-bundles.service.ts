@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import { CaseAccessService } from '../cases/index.js';
+import { CaseAccessService, caseNotFound, requireJustification } from '../cases/index.js';
+import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError, isUuid } from '../core/index.js';
 import { recordCustodyEvent, type Justification } from '../custody/index.js';
 import { one, rows } from '../database/sql.js';
@@ -74,6 +75,7 @@ export class DisclosureBundlesService {
     @Inject(QueueService) private readonly queues: QueueService,
     @Inject(ObjectStore) private readonly store: ObjectStore,
     @Inject(BundleBuilder) private readonly builder: BundleBuilder,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async request(caseId: string, input: BundleRequest, actor: Actor): Promise<BundleView> {
@@ -144,31 +146,37 @@ export class DisclosureBundlesService {
     return this.view(id, actor);
   }
 
+  /** The case's bundles: every version for its managers; for a CPS user, those shared with them (none: 404, as for any case out of reach). */
   async listForCase(caseId: string, actor: Actor): Promise<BundleView[]> {
+    if (actor.principal.role === 'cps_prosecutor') {
+      const shared = isUuid(caseId) ? await this.sharedWithMe(actor.principal, caseId) : [];
+      if (!shared.length) throw caseNotFound();
+      return shared;
+    }
     await this.access.resolve(actor.principal, caseId, 'disclosure.manage', { justification: actor.justification, context: actor.context });
     const found = await rows<Record<string, unknown>>(this.ds, `SELECT * FROM disclosure_bundles WHERE case_id = $1 ORDER BY version`, [caseId]);
     return found.map(toView);
   }
 
-  /** Bundles shared with the caller, live shares only (a CPS user's list). */
-  async sharedWithMe(principal: Principal): Promise<BundleView[]> {
+  /** Bundles shared with the caller (of one case, if given), live shares only: a CPS user's list. */
+  async sharedWithMe(principal: Principal, caseId?: string): Promise<BundleView[]> {
     const found = await rows<Record<string, unknown>>(
       this.ds,
       `SELECT DISTINCT b.* FROM disclosure_bundles b JOIN disclosure_shares s ON s.bundle_id = b.id
-        WHERE s.recipient_id = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND b.state = 'ready' ORDER BY b.created_at`,
-      [principal.userId],
+        WHERE s.recipient_id = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND b.state = 'ready' AND ($2::uuid IS NULL OR b.case_id = $2) ORDER BY b.created_at`,
+      [principal.userId, caseId ?? null],
     );
     return found.map(toView);
   }
 
   /** Loads a bundle the caller may reach: a CPS user through a live share, others as case managers. */
-  private async reach(bundleId: string, actor: Actor): Promise<{ row: Record<string, unknown>; viaShare: boolean; shareId?: string }> {
+  private async reach(bundleId: string, actor: Actor): Promise<{ row: Record<string, unknown>; viaShare: boolean; shareId?: string; shareExpiresAt?: Date }> {
     if (!isUuid(bundleId)) throw bundleNotFound();
     const row = await one<Record<string, unknown>>(this.ds, `SELECT * FROM disclosure_bundles WHERE id = $1`, [bundleId]);
     if (actor.principal.role === 'cps_prosecutor') {
-      const share = row && (await one<{ id: string }>(this.ds, `SELECT id FROM disclosure_shares WHERE bundle_id = $1 AND recipient_id = $2 AND revoked_at IS NULL AND expires_at > now() ORDER BY expires_at DESC LIMIT 1`, [bundleId, actor.principal.userId]));
+      const share = row && (await one<{ id: string; expires_at: Date }>(this.ds, `SELECT id, expires_at FROM disclosure_shares WHERE bundle_id = $1 AND recipient_id = $2 AND revoked_at IS NULL AND expires_at > now() ORDER BY expires_at DESC LIMIT 1`, [bundleId, actor.principal.userId]));
       if (!row || !share || row.state !== 'ready') throw bundleNotFound();
-      return { row, viaShare: true, shareId: share.id };
+      return { row, viaShare: true, shareId: share.id, shareExpiresAt: share.expires_at };
     }
     if (!row) throw bundleNotFound();
     // Bundles are managed by members only (break-glass reading never reaches them): to anyone
@@ -199,6 +207,7 @@ export class DisclosureBundlesService {
   async share(bundleId: string, input: z.infer<typeof shareRequestSchema>, actor: Actor) {
     const { row, viaShare } = await this.reach(bundleId, actor);
     if (viaShare) throw new AppError('CASE_PERMISSION_DENIED', 'A recipient cannot share a bundle on', 403);
+    requireJustification(actor.justification, 'Sharing a bundle is a disclosure and');
     if (row.state !== 'ready') throw new AppError('BUNDLE_NOT_READY', `The bundle is ${String(row.state)}; only a ready bundle can be shared`, 409);
     const expiresAt = new Date(input.expiresAt);
     if (expiresAt.getTime() <= Date.now()) throw new AppError('SHARE_INVALID', 'The expiry must be in the future', 400);
@@ -225,6 +234,7 @@ export class DisclosureBundlesService {
   async revoke(bundleId: string, shareId: string, actor: Actor): Promise<void> {
     const { row, viaShare } = await this.reach(bundleId, actor);
     if (viaShare) throw new AppError('CASE_PERMISSION_DENIED', 'A recipient cannot revoke a share', 403);
+    requireJustification(actor.justification, 'Revoking a share');
     if (!isUuid(shareId)) throw new AppError('SHARE_NOT_FOUND', 'No such share on this bundle', 404);
     await this.ds.transaction(async (tx) => {
       const s = await one<{ username: string }>(
@@ -254,34 +264,65 @@ export class DisclosureBundlesService {
    */
   async download(bundleId: string, range: ByteRange | undefined, actor: Actor): Promise<{ got: GetResult; sha256: string; size: number; fileName: string }> {
     const { row, viaShare, shareId } = await this.reach(bundleId, actor);
-    if (row.state !== 'ready') throw new AppError('BUNDLE_NOT_READY', `The bundle is ${String(row.state)}`, 409);
-    const size = Number(row.size);
+    const size = readySize(row);
     if (range && (range.start >= size || (range.end !== undefined && range.end < range.start))) {
       throw new AppError('RANGE_NOT_SATISFIABLE', `The bundle has ${size} bytes`, 416, { size });
     }
     const end = range ? Math.min(range.end ?? size - 1, size - 1) : size - 1;
-    await this.ds.transaction((tx) =>
+    await this.recordDownload(row, actor, viaShare, { start: range?.start ?? 0, end, partial: !!range && (range.start > 0 || end < size - 1), ...(shareId ? { shareId } : {}) });
+    const got = await this.store.get(row.bucket as string, row.object_key as string, range ? { start: range.start, end } : undefined);
+    return { got, sha256: row.sha256 as string, size, fileName: bundleFileName(row) };
+  }
+
+  /**
+   * A presigned GET of the bundle object: scoped to that one object, valid for
+   * S3_PRESIGN_TTL_SECONDS at most and never beyond the caller's share. The client then reads
+   * straight from storage at its speed, resuming with Range as any HTTP client does (curl -C -).
+   * Storage does not tell us about each request made with the URL, so the whole object's
+   * disclosure is recorded before the URL is issued: one s.62 entry per URL.
+   */
+  async downloadUrl(bundleId: string, actor: Actor): Promise<{ url: string; expiresAt: string; size: number; sha256: string; fileName: string }> {
+    const { row, viaShare, shareId, shareExpiresAt } = await this.reach(bundleId, actor);
+    const size = readySize(row);
+    const limit = shareExpiresAt ? Math.floor((shareExpiresAt.getTime() - Date.now()) / 1000) : Infinity;
+    const seconds = Math.min(this.config.S3_PRESIGN_TTL_SECONDS, limit);
+    if (seconds < 1) throw bundleNotFound(); // the share ends now
+    const expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
+    const fileName = bundleFileName(row);
+    await this.recordDownload(row, actor, viaShare, { start: 0, end: size - 1, partial: false, via: 'presigned_url', urlExpiresAt: expiresAt, ...(shareId ? { shareId } : {}) });
+    const url = await this.store.presignGet(row.bucket as string, row.object_key as string, { expiresInSeconds: seconds, downloadName: fileName });
+    return { url, expiresAt, size, sha256: row.sha256 as string, fileName };
+  }
+
+  private recordDownload(row: Record<string, unknown>, actor: Actor, viaShare: boolean, details: Record<string, unknown>): Promise<unknown> {
+    return this.ds.transaction((tx) =>
       recordCustodyEvent(tx, {
         type: 'disclosure.bundle_downloaded',
         operation: viaShare ? 'disclosure' : 'consultation',
         caseId: row.case_id as string,
         actor: actor.principal,
-        object: { type: 'disclosure_bundle', id: bundleId, version: row.version as number, sha256: row.sha256 as string },
+        object: { type: 'disclosure_bundle', id: row.id as string, version: row.version as number, sha256: row.sha256 as string },
         recipient: viaShare ? actor.principal.username : undefined,
         // The disclosure's reason is the share (its own event carries the officer's justification); the recipient's, when given, is kept too.
         justification: actor.justification,
         context: actor.context,
-        details: { start: range?.start ?? 0, end, partial: !!range && (range.start > 0 || end < size - 1), ...(shareId ? { shareId } : {}) },
+        details,
       }),
     );
-    const got = await this.store.get(row.bucket as string, row.object_key as string, range ? { start: range.start, end } : undefined);
-    return { got, sha256: row.sha256 as string, size, fileName: `bundle-${row.version as number}-${bundleId}.zip` };
   }
 
   publicKey() {
     return this.builder.signingPublicKey();
   }
 }
+
+/** The size of a ready bundle; anything else cannot be downloaded yet (409). */
+function readySize(row: Record<string, unknown>): number {
+  if (row.state !== 'ready') throw new AppError('BUNDLE_NOT_READY', `The bundle is ${String(row.state)}`, 409);
+  return Number(row.size);
+}
+
+const bundleFileName = (row: Record<string, unknown>) => `bundle-${row.version as number}-${row.id as string}.zip`;
 
 function toView(r: Record<string, unknown>): BundleView {
   return {

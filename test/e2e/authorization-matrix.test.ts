@@ -339,6 +339,7 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'POST', route: '/api/v1/disclosure/bundles/{bundleId}/shares', path: () => `/api/v1/disclosure/bundles/${bundleId}/shares`, before: ensureBundle, body: () => ({ recipientId: who.cps.id, expiresAt: '2099-01-01T00:00:00Z' }), expect: e(409, 403, 403, 409, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
     { method: 'DELETE', route: '/api/v1/disclosure/bundles/{bundleId}/shares/{shareId}', path: () => `/api/v1/disclosure/bundles/${bundleId}/shares/00000000-0000-4000-8000-000000000000`, before: ensureBundle, expect: e(404, 403, 403, 404, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/disclosure/bundles/{bundleId}/download', path: () => `/api/v1/disclosure/bundles/${bundleId}/download`, before: ensureBundle, expect: e(409, 403, 403, 409, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
+    { method: 'POST', route: '/api/v1/disclosure/bundles/{bundleId}/download-url', path: () => `/api/v1/disclosure/bundles/${bundleId}/download-url`, before: ensureBundle, expect: e(409, 403, 403, 409, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/audit/events', path: () => `/api/v1/audit/events?caseId=${caseId}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 401) },
   ];
 

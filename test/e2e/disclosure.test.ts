@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { startWorker } from '../../apps/worker/bootstrap.js';
+import { FixityService } from '../../libs/custody/index.js';
 import { verifyBundle } from '../../libs/disclosure/index.js';
 import { createObjectStore, type S3ObjectStore } from '../../libs/storage/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
@@ -199,13 +200,47 @@ describe('disclosure: schedules, bundles, sharing, download and offline verifica
     expect(events.map((e) => e.type)).toEqual(['disclosure.bundle_requested', 'disclosure.bundle_built']);
   });
 
-  it('a CPS user without a share gets 404; with one, downloads with an interrupted Range download resumed, each an s.62 disclosure entry', async () => {
-    expect((await bundle(bundleId, cps.token)).status).toBe(404);
-    expect((await h.call('GET', `/api/v1/disclosure/bundles/${bundleId}/download`, { token: cps.token })).status).toBe(404);
-    // Only a CPS user can receive a share.
-    expect((await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/shares`, { token: discloser.token, body: { recipientId: oic.id, expiresAt: new Date(Date.now() + 3600_000).toISOString() } })).body.code).toBe('SHARE_INVALID');
-    const share = await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/shares`, { token: discloser.token, body: { recipientId: cps.id, expiresAt: new Date(Date.now() + 3600_000).toISOString() } });
+  it('sharing needs an s.62 justification, recorded in the event with the recipient; only a CPS user can receive a share', async () => {
+    const hour = () => new Date(Date.now() + 3600_000).toISOString();
+    const none = await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/shares`, { token: discloser.token, body: { recipientId: cps.id, expiresAt: hour() } });
+    expect([none.status, none.body.code]).toEqual([400, 'JUSTIFICATION_REQUIRED']);
+    expect(none.body.message).toContain('Sharing a bundle is a disclosure');
+    expect((await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/shares`, { token: discloser.token, headers: JUSTIFY, body: { recipientId: oic.id, expiresAt: hour() } })).body.code).toBe('SHARE_INVALID');
+    const reason = { 'x-justification-code': 'disclosure_review', 'x-justification-text': 'initial disclosure to the reviewing lawyer' };
+    const share = await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/shares`, { token: discloser.token, headers: reason, body: { recipientId: cps.id, expiresAt: hour() } });
     expect(share.status).toBe(201);
+    const events = (await h.ds.query(
+      `SELECT s62_operation, recipient, justification_code, justification_text FROM custody_events WHERE type = 'disclosure.bundle_shared' AND object_id = $1`,
+      [bundleId],
+    )) as Record<string, string>[];
+    expect(events).toEqual([{ s62_operation: 'disclosure', recipient: cps.username, justification_code: 'disclosure_review', justification_text: 'initial disclosure to the reviewing lawyer' }]);
+  });
+
+  it("a CPS user's case list shows only the cases shared with them, read-only, counting only the shared exhibits", async () => {
+    const list = (token: string) => h.call('GET', '/api/v1/cases', { token });
+    const mine = await list(cps.token);
+    expect(mine.status).toBe(200);
+    expect(mine.body).toMatchObject({ total: 1, items: [{ id: caseId, access: { caseRole: null, via: 'share' }, counts: { exhibits: 1 } }] });
+    expect((await list(cpsOther.token)).body).toMatchObject({ total: 0, items: [] });
+    // The case itself, read-only and logged; its bundles shared with them; nothing else of the case.
+    const one = await h.call('GET', `/api/v1/cases/${caseId}`, { token: cps.token });
+    expect(one.body).toMatchObject({ id: caseId, access: { caseRole: null, via: 'share' }, counts: { exhibits: 1 } });
+    expect((await h.call('GET', `/api/v1/cases/${caseId}`, { token: cpsOther.token })).body.code).toBe('CASE_NOT_FOUND');
+    const theirs = await h.call('GET', `/api/v1/cases/${caseId}/disclosure/bundles`, { token: cps.token });
+    expect((theirs.body as unknown as { id: string }[]).map((b) => b.id)).toEqual([bundleId]);
+    expect((await h.call('GET', `/api/v1/cases/${caseId}/disclosure/bundles`, { token: cpsOther.token })).status).toBe(404);
+    for (const path of ['exhibits', 'events', 'members', 'disclosure/schedules']) {
+      expect([path, (await h.call('GET', `/api/v1/cases/${caseId}/${path}`, { token: cps.token, headers: JUSTIFY })).status]).toEqual([path, 404]);
+    }
+    expect((await h.call('PATCH', `/api/v1/cases/${caseId}`, { token: cps.token, body: { title: 'changed by the CPS' } })).status).toBe(404);
+    const consulted = (await h.ds.query(`SELECT details FROM custody_events WHERE type = 'case.consulted' AND case_id = $1 AND actor_id = $2`, [caseId, cps.id])) as { details: unknown }[];
+    expect(consulted).toEqual([{ details: { via: 'share' } }]);
+  });
+
+  it('a CPS user without a share gets 404; with one, downloads with an interrupted Range download resumed, each an s.62 disclosure entry', async () => {
+    expect((await bundle(bundleId, cpsOther.token)).status).toBe(404);
+    expect((await h.call('GET', `/api/v1/disclosure/bundles/${bundleId}/download`, { token: cpsOther.token })).status).toBe(404);
+    expect((await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/download-url`, { token: cpsOther.token })).status).toBe(404);
     expect(((await h.call('GET', '/api/v1/disclosure/bundles', { token: cps.token })).body as unknown as { id: string }[]).map((b) => b.id)).toEqual([bundleId]);
     expect((await h.call('GET', '/api/v1/disclosure/bundles', { token: cpsOther.token })).body).toEqual([]);
     const view = (await bundle(bundleId, cps.token)).body;
@@ -218,21 +253,62 @@ describe('disclosure: schedules, bundles, sharing, download and offline verifica
     expect(first.headers.get('content-range')).toBe(`bytes 0-99999/${view.size}`);
     await writeFile(`${bundleZip}.part`, Buffer.from(await first.arrayBuffer()));
     await writeFile(`${bundleZip}.part.etag`, first.headers.get('etag')!);
+    // The CLI resumes it through the API (--via-api: Range with If-Range) ...
     const env = { DEMS_API_URL: h.base, DEMS_TOKEN: cps.token };
-    const dl = await dems(['disclosure', 'download', bundleId, '--out', bundleZip], env);
-    expect(dl.stderr).toBe('');
-    expect(dl.stdout).toContain('resumed at byte 100000');
+    const viaApi = await dems(['disclosure', 'download', bundleId, '--out', bundleZip, '--via-api'], env);
+    expect(viaApi.stderr).toBe('');
+    expect(viaApi.stdout).toContain('resumed at byte 100000');
     const zip = await readFile(bundleZip);
     expect(zip.length).toBe(view.size);
     expect(createHash('sha256').update(zip).digest('hex')).toBe(view.sha256);
+    // ... and, by default, straight from storage with a presigned URL, resuming the same way.
+    const direct = join(dir, 'direct.zip');
+    await writeFile(`${direct}.part`, zip.subarray(0, 150_000));
+    await writeFile(`${direct}.part.etag`, `"${view.sha256}"`);
+    const dl = await dems(['disclosure', 'download', bundleId, '--out', direct, '--reason-code', 'court_preparation', '--reason', 'preparing the trial bundle'], env);
+    expect(dl.stderr).toBe('');
+    expect(dl.stdout).toContain('resumed at byte 150000');
+    expect((await readFile(direct)).equals(zip)).toBe(true);
     const downloads = (await h.ds.query(
-      `SELECT s62_operation, recipient, details FROM custody_events WHERE type = 'disclosure.bundle_downloaded' AND object_id = $1 ORDER BY leaf_index`,
+      `SELECT s62_operation, recipient, justification_code, details FROM custody_events WHERE type = 'disclosure.bundle_downloaded' AND object_id = $1 ORDER BY leaf_index`,
       [bundleId],
-    )) as { s62_operation: string; recipient: string; details: { start: number; partial: boolean } }[];
-    expect(downloads.map((d) => [d.s62_operation, d.recipient, d.details.start, d.details.partial])).toEqual([
-      ['disclosure', cps.username, 0, true],
-      ['disclosure', cps.username, 100000, true],
+    )) as { s62_operation: string; recipient: string; justification_code: string | null; details: { start: number; partial: boolean; via?: string } }[];
+    expect(downloads.map((d) => [d.s62_operation, d.recipient, d.details.start, d.details.partial, d.details.via ?? 'api', d.justification_code])).toEqual([
+      ['disclosure', cps.username, 0, true, 'api', null],
+      ['disclosure', cps.username, 100000, true, 'api', null],
+      ['disclosure', cps.username, 0, false, 'presigned_url', 'court_preparation'],
     ]);
+  });
+
+  it('a presigned URL: recorded before it is issued, short-lived, for the bundle object only; curl resumes it with Range', async () => {
+    const before = Number((await h.ds.query(`SELECT count(*) FROM custody_events WHERE type = 'disclosure.bundle_downloaded' AND object_id = $1`, [bundleId]))[0].count);
+    const r = await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/download-url`, { token: cps.token });
+    expect(r.status).toBe(200);
+    const link = r.body as { url: string; expiresAt: string; size: number; sha256: string; fileName: string };
+    const view = (await bundle(bundleId, cps.token)).body as { size: number; sha256: string };
+    expect(link).toMatchObject({ size: view.size, sha256: view.sha256, fileName: `bundle-1-${bundleId}.zip` });
+    const ttl = (Date.parse(link.expiresAt) - Date.now()) / 1000;
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(h.config.S3_PRESIGN_TTL_SECONDS);
+    const [event] = (await h.ds.query(
+      `SELECT recipient, details FROM custody_events WHERE type = 'disclosure.bundle_downloaded' AND object_id = $1 ORDER BY leaf_index DESC LIMIT 1`,
+      [bundleId],
+    )) as { recipient: string; details: Record<string, unknown> }[];
+    expect(Number((await h.ds.query(`SELECT count(*) FROM custody_events WHERE type = 'disclosure.bundle_downloaded' AND object_id = $1`, [bundleId]))[0].count)).toBe(before + 1);
+    expect(event).toEqual({ recipient: cps.username, details: { start: 0, end: view.size - 1, partial: false, via: 'presigned_url', urlExpiresAt: link.expiresAt, shareId: expect.any(String) } });
+    // A standard client: the first 64 KiB, then curl -C - carries on from where the file stops.
+    const out = join(dir, 'curl.zip');
+    expect(spawnSync('curl', ['-sf', '-r', '0-65535', '-o', out, link.url]).status).toBe(0);
+    expect((await readFile(out)).length).toBe(65536);
+    const resumed = spawnSync('curl', ['-sf', '-C', '-', '-o', out, '-w', '%{http_code}', link.url], { encoding: 'utf8' });
+    expect([resumed.status, resumed.stdout]).toEqual([0, '206']);
+    const bytes = await readFile(out);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(view.sha256);
+    expect(spawnSync('unzip', ['-t', out]).status).toBe(0);
+    // Scoped to that object: the same signature for another key (the bundle's own source file) is refused by storage.
+    const other = new URL(link.url);
+    other.pathname = other.pathname.replace(/[^/]+\.zip$/, 'other.zip');
+    expect((await fetch(other)).status).toBe(403);
   });
 
   it('checks offline: dems verify bundle, unzip -t, sha256sum -c, ssh-keygen -Y verify', async () => {
@@ -369,20 +445,57 @@ describe('disclosure: schedules, bundles, sharing, download and offline verifica
     });
   });
 
-  it('a CPS user after revocation, or after expiry, gets 404', async () => {
+  it('a CPS user after revocation (with a reason), or after expiry, gets 404, and their case list is empty again', async () => {
     const shares = (await bundle(bundleId)).body.shares as { id: string; recipientId: string }[];
     const mine = shares.find((s) => s.recipientId === cps.id)!;
-    expect((await h.call('DELETE', `/api/v1/disclosure/bundles/${bundleId}/shares/${mine.id}`, { token: discloser.token })).status).toBe(204);
+    const unexplained = await h.call('DELETE', `/api/v1/disclosure/bundles/${bundleId}/shares/${mine.id}`, { token: discloser.token });
+    expect([unexplained.status, unexplained.body.code]).toEqual([400, 'JUSTIFICATION_REQUIRED']);
+    expect((await bundle(bundleId, cps.token)).status).toBe(200);
+    const reason = { 'x-justification-code': 'disclosure_review', 'x-justification-text': 'shared with the wrong lawyer' };
+    expect((await h.call('DELETE', `/api/v1/disclosure/bundles/${bundleId}/shares/${mine.id}`, { token: discloser.token, headers: reason })).status).toBe(204);
     expect((await bundle(bundleId, cps.token)).status).toBe(404);
     expect((await h.call('GET', `/api/v1/disclosure/bundles/${bundleId}/download`, { token: cps.token })).status).toBe(404);
-    const soon = await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/shares`, { token: discloser.token, body: { recipientId: cpsOther.id, expiresAt: new Date(Date.now() + 2500).toISOString() } });
+    expect((await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/download-url`, { token: cps.token })).status).toBe(404);
+    expect((await h.call('GET', '/api/v1/cases', { token: cps.token })).body).toMatchObject({ total: 0, items: [] });
+    expect((await h.call('GET', `/api/v1/cases/${caseId}`, { token: cps.token })).status).toBe(404);
+    const expiry = Date.now() + 4000;
+    const soon = await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/shares`, { token: discloser.token, headers: JUSTIFY, body: { recipientId: cpsOther.id, expiresAt: new Date(expiry).toISOString() } });
     expect(soon.status).toBe(201);
     expect((await bundle(bundleId, cpsOther.token)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 3000));
+    // A URL never outlives the share it was issued under.
+    const link = (await h.call('POST', `/api/v1/disclosure/bundles/${bundleId}/download-url`, { token: cpsOther.token })).body as { url: string; expiresAt: string };
+    expect(Date.parse(link.expiresAt)).toBeLessThanOrEqual(expiry);
+    await new Promise((r) => setTimeout(r, Math.max(0, expiry - Date.now()) + 1500));
     expect((await bundle(bundleId, cpsOther.token)).status).toBe(404);
     expect((await h.call('GET', `/api/v1/disclosure/bundles/${bundleId}/download`, { token: cpsOther.token, headers: { range: 'bytes=0-9' } })).status).toBe(404);
-    const revoked = (await h.ds.query(`SELECT s62_operation, recipient FROM custody_events WHERE type = 'disclosure.share_revoked' AND object_id = $1`, [bundleId])) as { recipient: string }[];
-    expect(revoked.map((r) => r.recipient)).toEqual([cps.username]);
+    expect((await fetch(link.url, { headers: { range: 'bytes=0-9' } })).status).toBe(403);
+    const revoked = (await h.ds.query(`SELECT s62_operation, recipient, justification_text FROM custody_events WHERE type = 'disclosure.share_revoked' AND object_id = $1`, [bundleId])) as Record<string, string>[];
+    expect(revoked).toEqual([{ s62_operation: 'disclosure', recipient: cps.username, justification_text: 'shared with the wrong lawyer' }]);
+  });
+
+  it('bundles are watched by fixity like originals: a run re-hashes them and reports a change', async () => {
+    const b = (await bundle(bundleId)).body as { size: number; sha256: string };
+    const [registered] = (await h.ds.query(`SELECT id, bucket, object_key, kind, size::int AS size, sha256 FROM stored_objects WHERE case_id = $1 AND kind = 'disclosure_bundle' AND object_key LIKE $2`, [caseId, `%${bundleId}.zip`])) as {
+      id: string; bucket: string; object_key: string; size: number; sha256: string;
+    }[];
+    expect(registered).toMatchObject({ size: b.size, sha256: b.sha256 });
+    const fixity = h.app.get(FixityService);
+    const result = async (runId: string) => ((await h.ds.query(`SELECT outcome, observed_sha256 FROM fixity_results WHERE run_id = $1 AND object_id = $2`, [runId, registered.id])) as { outcome: string; observed_sha256: string }[])[0];
+    const ok = await fixity.run('case', caseId);
+    expect(await result(ok.id)).toEqual({ outcome: 'ok', observed_sha256: b.sha256 });
+    const original = await readFile(bundleZip);
+    const changed = Buffer.from(original);
+    changed[changed.length - 100] ^= 1;
+    await store.put(registered.bucket, registered.object_key, changed);
+    try {
+      const bad = await fixity.run('case', caseId);
+      expect(bad.changed).toBe(1);
+      expect(await result(bad.id)).toEqual({ outcome: 'changed', observed_sha256: createHash('sha256').update(changed).digest('hex') });
+      const [event] = (await h.ds.query(`SELECT outcome, object_type FROM custody_events WHERE type = 'fixity.checked' AND object_id = $1 ORDER BY leaf_index DESC LIMIT 1`, [registered.id])) as Record<string, string>[];
+      expect(event).toEqual({ outcome: 'failed', object_type: 'disclosure_bundle' });
+    } finally {
+      await store.put(registered.bucket, registered.object_key, original);
+    }
   });
 
   it('a stored object that no longer matches its seal stops the bundle: failed, with the reason and a custody event', async () => {

@@ -16,7 +16,7 @@ import {
   type ScheduleVersionInput,
 } from '../../../libs/disclosure/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
-import { Ctx, CurrentUser, JustificationHeader, Public } from '../auth/request-context.js';
+import { Ctx, CurrentUser, JustificationHeader, JustificationHeaders, Public } from '../auth/request-context.js';
 import { ApiZodBody } from '../validation.js';
 
 const scheduleFormat = z.strictObject({ format: z.enum(['json', 'csv', 'pdf']).default('json') });
@@ -124,7 +124,8 @@ export class DisclosureBundlesController {
   }
 
   @Post('bundles/:bundleId/shares')
-  @ApiOperation({ summary: 'Share a ready bundle with a named CPS user until an expiry' })
+  @ApiOperation({ summary: 'Share a ready bundle with a named CPS user until an expiry (a disclosure: s.62 justification required)' })
+  @JustificationHeaders(true)
   @ApiZodBody(shareRequestSchema)
   share(@CurrentUser() p: Principal, @Param('bundleId') bundleId: string, @Body({ schema: shareRequestSchema }) body: z.infer<typeof shareRequestSchema>, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
     return this.bundles.share(bundleId, body, { principal: p, justification: j, context: ctx });
@@ -132,9 +133,21 @@ export class DisclosureBundlesController {
 
   @Delete('bundles/:bundleId/shares/:shareId')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke a share at once' })
+  @ApiOperation({ summary: 'Revoke a share at once (s.62 justification required: the reason is recorded)' })
+  @JustificationHeaders(true)
   async revoke(@CurrentUser() p: Principal, @Param('bundleId') bundleId: string, @Param('shareId') shareId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
     await this.bundles.revoke(bundleId, shareId, { principal: p, justification: j, context: ctx });
+  }
+
+  @Post('bundles/:bundleId/download-url')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'A short-lived presigned URL for the bundle object alone (S3_PRESIGN_TTL_SECONDS, never beyond the share); any HTTP client downloads and resumes with Range from storage. The disclosure is recorded before the URL is issued',
+  })
+  @JustificationHeaders(false)
+  downloadUrl(@CurrentUser() p: Principal, @Param('bundleId') bundleId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
+    return this.bundles.downloadUrl(bundleId, { principal: p, justification: j, context: ctx });
   }
 
   @Get('bundles/:bundleId/download')
