@@ -35,7 +35,7 @@ export function registerAdminCommands(program: Command): void {
 
   admin
     .command('init-secrets')
-    .description('give an installation its own AUTH_JWT_SECRET and LEDGER_SIGNING_KEY in an env file (kept when already set to a value of its own)')
+    .description('give an installation its own AUTH_JWT_SECRET, LEDGER_SIGNING_KEY and METRICS_TOKEN in an env file (kept when already set to a value of its own)')
     .option('--dotenv <file>', 'the file to complete (created if missing)', '.env')
     .option('--origin <name>', 'the ledger log origin for a new signing key (default: evidence.local/<random>/ledger)')
     .action((opts: { dotenv: string; origin?: string }) => {
@@ -46,13 +46,15 @@ export function registerAdminCommands(program: Command): void {
       if (!jwt || jwt.length < 32 || isPublishedSecret(jwt)) made.AUTH_JWT_SECRET = randomBytes(32).toString('base64url');
       const ledger = current('LEDGER_SIGNING_KEY');
       if (!ledger || isPublishedSecret(ledger)) made.LEDGER_SIGNING_KEY = generateSignerKey(opts.origin ?? `evidence.local/${randomBytes(4).toString('hex')}/ledger`);
+      const metrics = current('METRICS_TOKEN');
+      if (!metrics || metrics.length < 32 || isPublishedSecret(metrics)) made.METRICS_TOKEN = randomBytes(32).toString('base64url');
       let out = text;
       for (const [name, value] of Object.entries(made)) {
         const line = `${name}=${value}`;
         out = new RegExp(`^${name}=.*$`, 'm').test(out) ? out.replace(new RegExp(`^${name}=.*$`, 'm'), () => line) : `${out}${out && !out.endsWith('\n') ? '\n' : ''}${line}\n`;
       }
       if (Object.keys(made).length) writeFileSync(opts.dotenv, out, { mode: 0o600 });
-      for (const name of ['AUTH_JWT_SECRET', 'LEDGER_SIGNING_KEY']) {
+      for (const name of ['AUTH_JWT_SECRET', 'LEDGER_SIGNING_KEY', 'METRICS_TOKEN']) {
         console.log(made[name] ? `${name}: generated a new one in ${opts.dotenv}` : `${name}: kept the installation's own value`);
       }
       const signer = made.LEDGER_SIGNING_KEY ?? ledger;

@@ -86,6 +86,8 @@ describe('tokens, sessions and sign-in', () => {
       expect(made.API_PORT).toBe('3000');
       expect(isPublishedSecret(made.AUTH_JWT_SECRET)).toBe(false);
       expect(isPublishedSecret(made.LEDGER_SIGNING_KEY)).toBe(false);
+      // Prometheus's bearer token for /metrics (compose requires it), 32 random bytes.
+      expect(made.METRICS_TOKEN).toMatch(/^[\w-]{43}$/);
       // The service accepts them outside tests.
       const base = { DATABASE_URL: 'postgres://x@127.0.0.1/x', REDIS_URL: 'redis://127.0.0.1', S3_ACCESS_KEY_ID: 'a', S3_SECRET_ACCESS_KEY: 'b', NODE_ENV: 'production' };
       expect(() => loadConfig({ ...base, AUTH_JWT_SECRET: made.AUTH_JWT_SECRET, LEDGER_SIGNING_KEY: made.LEDGER_SIGNING_KEY })).not.toThrow();
@@ -98,6 +100,7 @@ describe('tokens, sessions and sign-in', () => {
       const otherValues = Object.fromEntries(readFileSync(other, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
       expect(otherValues.AUTH_JWT_SECRET).not.toBe(made.AUTH_JWT_SECRET);
       expect(otherValues.LEDGER_SIGNING_KEY).not.toBe(made.LEDGER_SIGNING_KEY);
+      expect(otherValues.METRICS_TOKEN).not.toBe(made.METRICS_TOKEN);
     });
 
     it('the API refuses to start outside tests with a published secret', async () => {

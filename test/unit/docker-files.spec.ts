@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { randomBytes } from 'node:crypto';
 import { apiDocsEnabled, CONFIG_VARIABLES, isPublishedSecret, loadConfig } from '../../libs/config/index.js';
@@ -28,6 +28,7 @@ const compose = parse(readFileSync('docker/compose.yaml', 'utf8'), { merge: true
 const OPERATOR_SET: Record<string, string> = {
   AUTH_JWT_SECRET: randomBytes(32).toString('base64url'),
   LEDGER_SIGNING_KEY: generateSignerKey('compose.test/ledger'),
+  METRICS_TOKEN: randomBytes(32).toString('base64url'),
 };
 
 /** Resolves ${VAR:-default} the way compose does with nothing set in the shell, and ${VAR:?error} with what the operator set. */
@@ -75,7 +76,7 @@ describe('docker/compose.yaml', () => {
 
   it('requires the token and ledger secrets from the operator, with no fall-back value', () => {
     const text = readFileSync('docker/compose.yaml', 'utf8');
-    for (const name of ['AUTH_JWT_SECRET', 'LEDGER_SIGNING_KEY']) {
+    for (const name of ['AUTH_JWT_SECRET', 'LEDGER_SIGNING_KEY', 'METRICS_TOKEN']) {
       expect(text).toMatch(new RegExp(`\\$\\{${name}:\\?[^}]+\\}`));
       expect(text).not.toMatch(new RegExp(`\\$\\{${name}:?-`));
     }
@@ -109,7 +110,63 @@ describe('docker/compose.yaml', () => {
   });
 });
 
+describe('images and the scaled deployment', () => {
+  /** `!reset` (compose 2.18+) clears a value set by the base file; read as an empty list here. */
+  const scaled = parse(readFileSync('docker/compose.scaled.yaml', 'utf8'), { customTags: [{ tag: '!reset', collection: 'seq', resolve: () => [] }] }) as {
+    services: Record<string, Service & { ports?: string[] }>;
+  };
+  const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+
+  it.each([['compose.yaml', compose.services], ['compose.scaled.yaml', scaled.services]] as const)('%s pins every image to a release, never latest or a bare major', (_file, services) => {
+    for (const [name, svc] of Object.entries(services)) {
+      if (!svc.image) continue;
+      const tag = svc.image.split(':')[1] ?? '';
+      expect({ name, tag }).toEqual({ name, tag: expect.stringMatching(/^(RELEASE\.\d{4}-\d\d-\d\dT[\d-]+Z|\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?)$/) });
+    }
+    // The service's own image carries the version it is built from.
+    for (const name of ['migrate', 'api', 'worker']) expect(compose.services[name].image).toBe(`dems:${version}`);
+  });
+
+  it('serves /metrics only inside the network, with the token, and accepts that configuration', () => {
+    for (const name of ['api', 'worker']) {
+      const env = resolve(compose.services[name].environment ?? {});
+      const config = loadConfig(env);
+      expect(config.METRICS_PORT).toBe(9464);
+      expect(config.METRICS_TOKEN).toBe(OPERATOR_SET.METRICS_TOKEN);
+      expect(JSON.stringify((compose.services[name] as { ports?: string[] }).ports ?? [])).not.toContain('9464');
+    }
+    // Off loopback without a token the service refuses to start.
+    expect(() => loadConfig({ ...resolve(compose.services.api.environment ?? {}), METRICS_TOKEN: '' })).toThrow(/METRICS_TOKEN is required when METRICS_HOST/);
+  });
+
+  it('runs scaled API replicas behind nginx: no host port of their own, forwarded headers trusted', () => {
+    expect(scaled.services.api.ports).toEqual([]);
+    expect(scaled.services.proxy.ports?.[0]).toMatch(/^127\.0\.0\.1:.*:8080$/);
+    expect(scaled.services.proxy.healthcheck?.test).toBeTruthy();
+    const env = resolve({ ...compose.services.api.environment, ...scaled.services.api.environment });
+    expect(loadConfig(env).TRUST_PROXY).toBe(true);
+    expect(loadConfig(resolve({ ...compose.services.worker.environment, ...scaled.services.worker.environment })).WORKER_CONCURRENCY).toBe(2);
+  });
+
+  it('streams uploads through the proxy to every replica, without a size limit or buffering on its disk', () => {
+    const conf = readFileSync('docker/nginx/dems.conf', 'utf8');
+    expect(scaled.services.proxy.volumes).toContain('./nginx/dems.conf:/etc/nginx/conf.d/default.conf:ro');
+    for (const directive of ['client_max_body_size 0;', 'proxy_request_buffering off;', 'proxy_buffering off;', 'resolver 127.0.0.11', 'set $api http://api:3000;', 'proxy_pass $api;', 'proxy_set_header X-Forwarded-For', 'proxy_set_header X-Forwarded-Proto']) {
+      expect(conf).toContain(directive);
+    }
+  });
+});
+
 describe('docker/Dockerfile', () => {
+  it('leaves benchmarks and tests out of the production image', () => {
+    const text = readFileSync('docker/Dockerfile', 'utf8');
+    expect(text).not.toMatch(/^COPY\s+(bench|test)\b/m);
+    // Nothing the image runs reaches into bench/ (the build would then need it).
+    const sources = ['apps', 'libs'].flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f}`));
+    expect(sources.length).toBeGreaterThan(50);
+    expect(sources.filter((f) => /from '(\.\.\/)+bench\//.test(readFileSync(f, 'utf8')))).toEqual([]);
+  });
+
   const text = readFileSync('docker/Dockerfile', 'utf8');
   it('is multi-stage, runs as a non-root user and ships ffmpeg and ewf-tools', () => {
     expect(text.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
