@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ROUTE_CLASSES } from '../../apps/api/rate-limit/rate-class.js';
 import { FixityService } from '../../libs/custody/index.js';
+import { EvidenceFilesService } from '../../libs/evidence/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
+import { tusUpload, uploadIdOf } from '../support/tus.js';
 
 /**
  * Rate limits (counted in Redis, shared by API replicas) and who may start expensive work. Each
@@ -58,7 +60,7 @@ describe('limits per user and per route class', () => {
   let userB: TestUser;
 
   beforeAll(async () => {
-    await h.start({ QUEUE_PREFIX: prefix(), RATE_LIMIT_READ: '5/1h', RATE_LIMIT_WRITE: '3/1h' });
+    await h.start({ QUEUE_PREFIX: prefix(), RATE_LIMIT_READ: '5/1h', RATE_LIMIT_WRITE: '3/1h', RATE_LIMIT_UPLOAD: '1/1h' });
     userA = await h.user('rate-a', 'investigator');
     userB = await h.user('rate-b', 'investigator');
   });
@@ -80,6 +82,29 @@ describe('limits per user and per route class', () => {
     }
     expect(statuses).toEqual([201, 201, 201, 429]);
     expect((await h.call('GET', '/api/v1/me', { token: userA.token })).status).toBe(429);
+  });
+
+  it('counts the start of an upload, not each of its chunks: a file sent in 12 PATCHes arrives whole', async () => {
+    const uploader = await h.user('rate-c', 'investigator');
+    const c = await h.call('POST', '/api/v1/cases', { token: uploader.token, body: { urn: freshUrn(), title: 'Chunked upload' } });
+    const x = await h.call('POST', `/api/v1/cases/${c.body.id}/exhibits`, {
+      token: uploader.token,
+      body: { reference: 'RL/1', sourceType: 'cctv', description: 'Chunked export', producer: 'R Limit' },
+    });
+    expect([c.status, x.status]).toEqual([201, 201]);
+    const bytes = randomBytes(12 * 64 * 1024);
+    const metadata = { caseId: c.body.id as string, exhibitId: x.body.id as string, filename: 'chunked.bin' };
+    const up = await tusUpload(`${h.base}/api/v1/uploads`, uploader.token, bytes, { metadata, chunkSize: 64 * 1024 });
+    expect(up.error).toBeUndefined();
+    const state = await h.call('GET', `/api/v1/uploads/${uploadIdOf(up.url)}`, { token: uploader.token });
+    expect(state.body).toMatchObject({ state: 'verifying', size: bytes.length, progress: { bytesReceived: bytes.length } });
+    // Sealed here (no worker runs in this file): the stored bytes hash to what was sent.
+    const sealed = await h.app.get(EvidenceFilesService).seal(uploadIdOf(up.url), undefined);
+    expect(sealed.state).toBe('sealed');
+    expect(sealed.hashes.find((x) => x.algorithm === 'sha256')?.value).toBe(createHash('sha256').update(bytes).digest('hex'));
+    // A second upload is over the limit of one new upload an hour.
+    const again = await tusUpload(`${h.base}/api/v1/uploads`, uploader.token, bytes, { metadata: { ...metadata, filename: 'again.bin' } });
+    expect(again.error).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
   });
 
   it('classes only routes the API serves (the table cannot drift from the controllers)', async () => {
