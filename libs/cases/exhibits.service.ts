@@ -166,9 +166,7 @@ export class ExhibitsService {
         actor: principal,
         object: { type: 'exhibit', id: exhibitId, version: after.version },
         context,
-        // From and to of every changed field (as cases record them), so an exhibit's earlier
-        // classification, disclosure marking or declared hashes can be reconstructed from the log.
-        details: { changed: Object.fromEntries(set.map(([k]) => [k, { from: before[fieldOf(k)] ?? null, to: after[fieldOf(k)] ?? null }])) },
+        details: { changed: set.map(([k]) => k) },
       });
       return after;
     });
@@ -217,9 +215,4 @@ function toView(r: Record<string, unknown>): ExhibitView {
     updatedAt: r.updated_at as Date,
     version: Number(r.version),
   };
-}
-
-/** The view field of an exhibits column (declared_hashes -> declaredHashes). */
-function fieldOf(column: string): keyof ExhibitView {
-  return column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof ExhibitView;
 }

@@ -40,6 +40,9 @@ export function parseRateLimit(v: string): RateLimit {
 const rateLimit = z.string().superRefine((v, ctx) => {
   const { points, durationSeconds } = parseRateLimit(v);
   if (!RATE_LIMIT.test(v)) ctx.addIssue({ code: 'custom', message: 'must be <requests>/<period>, such as 30/1m (period in s, m or h)' });
+  else if (points < 1) ctx.addIssue({ code: 'custom', message: 'must allow at least 1 request' });
+  else if (durationSeconds < 1 || durationSeconds > 86400) ctx.addIssue({ code: 'custom', message: 'must have a period from 1s to 24h' });
+});
 
 const url = (protocols: string[]) =>
   z
@@ -156,6 +159,15 @@ export const configSchema = z.object({
   AUTH_LOGIN_LOCK_SECONDS: int(1, 86400).default(900),
   AUTH_API_TOKEN_DEFAULT_DAYS: int(1, 366).default(90),
 
+  // Rate limits shared by every API replica (Redis), per route class: sign-in and other requests
+  // that change state without a token count per client address, everything else per user
+  // (apps/api/rate-limit). Over the limit: 429 RATE_LIMITED with Retry-After.
+  RATE_LIMIT_AUTH: rateLimit.default('30/1m'),
+  RATE_LIMIT_READ: rateLimit.default('1200/1m'),
+  RATE_LIMIT_WRITE: rateLimit.default('300/1m'),
+  RATE_LIMIT_UPLOAD: rateLimit.default('600/1m'),
+  RATE_LIMIT_EXPENSIVE: rateLimit.default('30/1h'),
+
   LEDGER_SIGNING_KEY: z
     .string()
     .refine(isSignerKey, {
@@ -166,15 +178,6 @@ export const configSchema = z.object({
   LEDGER_CHECKPOINT_RETENTION_DAYS: int(1, 36500).default(3650),
   // Witnesses (other organisations, each with its own key) whose cosignatures of checkpoints the
   // service accepts, stores and serves: C2SP cosignature/v1 verifier keys, comma- or newline-separated.
-  // Rate limits shared by every API replica (Redis), per route class: sign-in and other requests
-  // that change state without a token count per client address, everything else per user
-  // (apps/api/rate-limit). Over the limit: 429 RATE_LIMITED with Retry-After.
-  RATE_LIMIT_AUTH: rateLimit.default('30/1m'),
-  RATE_LIMIT_READ: rateLimit.default('1200/1m'),
-  RATE_LIMIT_WRITE: rateLimit.default('300/1m'),
-  RATE_LIMIT_UPLOAD: rateLimit.default('600/1m'),
-  RATE_LIMIT_EXPENSIVE: rateLimit.default('30/1h'),
-
   LEDGER_WITNESS_KEYS: z
     .string()
     .superRefine((v, ctx) => {
