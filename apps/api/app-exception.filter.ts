@@ -1,6 +1,9 @@
-import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpException, HttpStatus, Inject, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError } from '../../libs/core/index.js';
+import { AccessLogService } from '../../libs/custody/index.js';
+import { refusedRequest } from './audit/refused-requests.js';
+import type { AuthedRequest } from './auth/request-context.js';
 
 export interface ErrorBody {
   code: string;
@@ -23,15 +26,26 @@ const HTTP_CODES: Record<number, string> = {
   503: 'SERVICE_UNAVAILABLE',
 };
 
-/** The one place errors become HTTP answers, always `{ code, message, details? }`. */
+/**
+ * The one place errors become HTTP answers, always `{ code, message, details? }`. A refused
+ * attempt is recorded in the s.62 log before the answer (the request's own transaction has
+ * rolled back by then, so the record needs one of its own; guards' refusals come here too).
+ */
 @Catch()
 export class AppExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  constructor(@Inject(AccessLogService) private readonly accessLog: AccessLogService) {}
+
+  async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
     const res = host.switchToHttp().getResponse<Response>();
     const { status, body } = this.toBody(exception);
     if (status >= 500) this.logger.error({ err: exception }, body.message);
+    const refused = refusedRequest(exception, host.switchToHttp().getRequest<AuthedRequest>());
+    if (refused) {
+      // The caller's answer does not depend on it: a record that cannot be written is logged as an error.
+      await this.accessLog.recordRefusal(refused).catch((err: unknown) => this.logger.error({ err, refused: { code: refused.code, route: refused.route } }, 'refused request not recorded'));
+    }
     if (!res.headersSent) res.status(status).json(body);
   }
 

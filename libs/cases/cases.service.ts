@@ -6,6 +6,7 @@ import { affected, one, rows, type Queryable } from '../database/sql.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 import { CaseAccessService, caseNotFound, type CaseAccess } from './case-access.service.js';
 import type { CaseRole, CreateCaseInput, ListCasesQuery, UpdateCaseInput } from './case.schemas.js';
+import { requireJustification } from './exhibits.service.js';
 import { exhibitVisibility } from './sensitive-items.js';
 import { displayUrn, parseUrn } from './urn.js';
 
@@ -264,14 +265,29 @@ export class CasesService {
     });
   }
 
+  /** Who works on a case is personal data about them (s.62): a consultation, with its justification, recorded. */
   async members(principal: Principal, caseId: string, justification: Justification | undefined, context: RequestContext): Promise<MemberView[]> {
-    await this.access.resolve(principal, caseId, 'case.read', { justification, context });
-    return rows<MemberView>(
-      this.ds,
-      `SELECT u.id AS "userId", u.username, u.display_name AS "displayName", u.role, m.case_role AS "caseRole", m.added_at AS "addedAt"
-         FROM case_members m JOIN users u ON u.id = m.user_id WHERE m.case_id = $1 ORDER BY u.username`,
-      [caseId],
-    );
+    requireJustification(justification);
+    return this.ds.transaction(async (tx) => {
+      await this.access.resolve(principal, caseId, 'case.read', { justification, context, tx });
+      const found = await rows<MemberView>(
+        tx,
+        `SELECT u.id AS "userId", u.username, u.display_name AS "displayName", u.role, m.case_role AS "caseRole", m.added_at AS "addedAt"
+           FROM case_members m JOIN users u ON u.id = m.user_id WHERE m.case_id = $1 ORDER BY u.username`,
+        [caseId],
+      );
+      await recordCustodyEvent(tx, {
+        type: 'case.members_consulted',
+        operation: 'consultation',
+        caseId,
+        actor: principal,
+        object: { type: 'case_members', id: caseId },
+        justification,
+        context,
+        details: { returned: found.length },
+      });
+      return found;
+    });
   }
 
   async setMember(principal: Principal, caseId: string, userId: string, caseRole: CaseRole, context: RequestContext): Promise<MemberView> {

@@ -166,7 +166,9 @@ export class ExhibitsService {
         actor: principal,
         object: { type: 'exhibit', id: exhibitId, version: after.version },
         context,
-        details: { changed: set.map(([k]) => k) },
+        // From and to of every changed field (as cases record them), so an exhibit's earlier
+        // classification, disclosure marking or declared hashes can be reconstructed from the log.
+        details: { changed: Object.fromEntries(set.map(([k]) => [k, { from: before[fieldOf(k)] ?? null, to: after[fieldOf(k)] ?? null }])) },
       });
       return after;
     });
@@ -215,4 +217,9 @@ function toView(r: Record<string, unknown>): ExhibitView {
     updatedAt: r.updated_at as Date,
     version: Number(r.version),
   };
+}
+
+/** The view field of an exhibits column (declared_hashes -> declaredHashes). */
+function fieldOf(column: string): keyof ExhibitView {
+  return column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof ExhibitView;
 }

@@ -4,9 +4,17 @@ import { LoggerModule } from 'nestjs-pino';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's own `X-Request-Id`, when it is sane: logged and recorded beside ours, never in its place. */
+export function clientRequestId(req: IncomingMessage): string | undefined {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : undefined;
+}
+
 /**
- * Structured JSON logs (pino) for every process. HTTP requests get a request id: the caller's
- * `X-Request-Id` if it is sane, a new UUID otherwise; it is echoed in the response header.
+ * Structured JSON logs (pino) for every process. Every HTTP request gets a new UUID as its
+ * request id, sent back in `X-Request-Id` and recorded in each s.62 entry it makes, so a response
+ * leads to its log entries. It is never the caller's value: a client could otherwise reuse
+ * another request's id and make two requests indistinguishable in the s.62 log.
  */
 export function loggingModule(service: 'api' | 'worker' | 'cli', level: string) {
   return LoggerModule.forRoot({
@@ -14,11 +22,11 @@ export function loggingModule(service: 'api' | 'worker' | 'cli', level: string) 
       level,
       base: { service },
       genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        const id = randomUUID();
         res.setHeader('X-Request-Id', id);
         return id;
       },
+      customProps: (req: IncomingMessage) => ({ clientRequestId: clientRequestId(req) }),
       // Keep request logs short: who asked for what, and the answer's status.
       serializers: {
         req: (r: { id: string; method: string; url: string; remoteAddress?: string }) => ({ id: r.id, method: r.method, url: r.url, remoteAddress: r.remoteAddress }),

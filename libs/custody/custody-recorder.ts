@@ -48,7 +48,9 @@ export async function recordCustodyEvent(tx: EntityManager, e: CustodyEventInput
     throw new Error('recordCustodyEvent must run inside the transaction that makes the change (DataSource.transaction)');
   }
   // JSON round trip: drops undefined values and turns dates into strings, as stored in jsonb.
-  const details = JSON.parse(JSON.stringify(e.details ?? {}));
+  // The caller's own X-Request-Id is kept beside the service's request id, never in its place.
+  const clientRequestId = e.context?.clientRequestId;
+  const details = JSON.parse(JSON.stringify({ ...e.details, ...(clientRequestId ? { clientRequestId } : {}) }));
   // Ids are recorded in their canonical form, as the database stores them, whatever a caller passed.
   const caseId = e.caseId ? canonicalUuid(e.caseId) : null;
   if (caseId === undefined) throw new Error(`custody event ${e.type}: caseId ${JSON.stringify(e.caseId)} is not a UUID`);

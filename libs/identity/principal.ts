@@ -13,5 +13,8 @@ export interface Principal {
 /** Where a request came from, recorded with every s.62 entry. */
 export interface RequestContext {
   clientAddress?: string;
+  /** The service's id of the request (sent back in X-Request-Id). */
   requestId?: string;
+  /** The caller's own X-Request-Id, if it sent a sane one. */
+  clientRequestId?: string;
 }

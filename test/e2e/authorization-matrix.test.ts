@@ -194,16 +194,16 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'GET', route: '/api/v1/cases', path: () => '/api/v1/cases', expect: e(200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}', path: () => `/api/v1/cases/${caseId}`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
     { method: 'PATCH', route: '/api/v1/cases/{caseId}', path: () => `/api/v1/cases/${caseId}`, body: () => ({ title: `Matrix case ${++n}` }), expect: e(200, 403, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
-    { method: 'GET', route: '/api/v1/cases/{caseId}/members', path: () => `/api/v1/cases/${caseId}/members`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/members', path: () => `/api/v1/cases/${caseId}/members`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     { method: 'PUT', route: '/api/v1/cases/{caseId}/members/{userId}', path: () => `/api/v1/cases/${caseId}/members/${spare.id}`, body: () => ({ caseRole: 'reviewer' }), expect: e(200, 403, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'DELETE', route: '/api/v1/cases/{caseId}/members/{userId}', path: () => `/api/v1/cases/${caseId}/members/${spare.id}`, before: ensureSpareMember, expect: e(204, 403, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'POST', route: '/api/v1/cases/{caseId}/exhibits', path: () => `/api/v1/cases/${caseId}/exhibits`, body: () => ({ reference: `JS/${100 + ++n}`, sourceType: 'audio', description: '999 call', producer: 'J Smith' }), expect: e(201, 201, 201, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits', path: () => `/api/v1/cases/${caseId}/exhibits`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     { method: 'PATCH', route: '/api/v1/cases/{caseId}/exhibits/{exhibitId}', path: () => `/api/v1/cases/${caseId}/exhibits/${exhibitId}`, body: () => ({ description: `Shop CCTV export, rev ${++n}` }), expect: e(200, 200, 200, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
-    { method: 'GET', route: '/api/v1/cases/{caseId}/events', path: () => `/api/v1/cases/${caseId}/events`, expect: e(200, 200, 200, 200, 200, 404, 403, 200, 403, 200, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/events', path: () => `/api/v1/cases/${caseId}/events`, expect: e(200, 200, 200, 200, 200, 404, 400, 200, 400, 200, 404, 404, 401) },
     // The complete, signed case log holds OFFICIAL-SENSITIVE events: members only.
-    { method: 'GET', route: '/api/v1/cases/{caseId}/events/export', path: () => `/api/v1/cases/${caseId}/events/export`, expect: e(200, 200, 200, 200, 200, 404, 403, 403, 403, 403, 404, 404, 401) },
+    { method: 'GET', route: '/api/v1/cases/{caseId}/events/export', path: () => `/api/v1/cases/${caseId}/events/export`, expect: e(200, 200, 200, 200, 200, 404, 400, 403, 400, 403, 404, 404, 401) },
     // Members who answer for the evidence; reviewers and readers with a reason only read. One run per case at a time: each caller's finished first.
     { method: 'POST', route: '/api/v1/cases/{caseId}/fixity', path: () => `/api/v1/cases/${caseId}/fixity`, before: endFixityRuns, expect: e(202, 202, 202, 202, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/fixity/runs', path: () => '/api/v1/fixity/runs', expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 200, 401) },
@@ -340,7 +340,7 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
     { method: 'DELETE', route: '/api/v1/disclosure/bundles/{bundleId}/shares/{shareId}', path: () => `/api/v1/disclosure/bundles/${bundleId}/shares/00000000-0000-4000-8000-000000000000`, before: ensureBundle, expect: e(404, 403, 403, 404, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/disclosure/bundles/{bundleId}/download', path: () => `/api/v1/disclosure/bundles/${bundleId}/download`, before: ensureBundle, expect: e(409, 403, 403, 409, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
     { method: 'POST', route: '/api/v1/disclosure/bundles/{bundleId}/download-url', path: () => `/api/v1/disclosure/bundles/${bundleId}/download-url`, before: ensureBundle, expect: e(409, 403, 403, 409, 403, 404, 404, 404, 404, 404, 404, 404, 401) },
-    { method: 'GET', route: '/api/v1/audit/events', path: () => `/api/v1/audit/events?caseId=${caseId}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 401) },
+    { method: 'GET', route: '/api/v1/audit/events', path: () => `/api/v1/audit/events?caseId=${caseId}`, expect: e(403, 403, 403, 403, 403, 403, 403, 403, 400, 200, 403, 403, 401) },
   ];
 
   // A second PATCH exhibit row for the disclosure fields, which only some case roles may set.
@@ -546,9 +546,9 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
 
   it('gives readers outside the case the events they may see, each checkable on its own; members get the whole log, which verifies', async () => {
     const key = verifierKeyFromSigner(h.config.LEDGER_SIGNING_KEY);
-    const all = (await h.call('GET', `/api/v1/cases/${caseId}/events`, { token: who.oic.token })).body as unknown as { event: LedgerEvent; hash: string }[];
+    const all = (await h.call('GET', `/api/v1/cases/${caseId}/events`, { token: who.oic.token, headers: JUSTIFY })).body as unknown as { event: LedgerEvent; hash: string }[];
     expect(all.some((e) => JSON.stringify(e).includes(hidden.fileId))).toBe(true);
-    const exported = await h.call('GET', `/api/v1/cases/${caseId}/events/export`, { token: who.reviewer.token });
+    const exported = await h.call('GET', `/api/v1/cases/${caseId}/events/export`, { token: who.reviewer.token, headers: JUSTIFY });
     const body = exported.body as unknown as { header: unknown; events: unknown[] };
     const check = verifyCaseLog([body.header, ...body.events].map((l) => JSON.stringify(l)).join('\n') + '\n', key);
     expect(check).toMatchObject({ ok: true });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
 
 const MAIN_URN = freshUrn();
+const AUDIT = { 'x-justification-code': 'audit', 'x-justification-text': 'quarterly s.62 compliance audit' };
 
 describe('cases, exhibits, sign-in and the s.62 log (real PostgreSQL)', () => {
   const h = new ApiHarness();
@@ -231,19 +232,19 @@ describe('cases, exhibits, sign-in and the s.62 log (real PostgreSQL)', () => {
     });
 
     it('lets auditors query by case, user and period, and export CSV', async () => {
-      const json = await h.call('GET', `/api/v1/audit/events?caseId=${caseId}&userId=${sup.id}`, { token: auditor.token });
+      const json = await h.call('GET', `/api/v1/audit/events?caseId=${caseId}&userId=${sup.id}`, { token: auditor.token, headers: AUDIT });
       expect(json.status).toBe(200);
       const items = json.body.items as { type: string; userId: string }[];
       expect(items.length).toBeGreaterThan(0);
       expect(items.every((i) => i.userId === sup.id)).toBe(true);
-      const future = await h.call('GET', `/api/v1/audit/events?caseId=${caseId}&from=2999-01-01T00:00:00Z`, { token: auditor.token });
+      const future = await h.call('GET', `/api/v1/audit/events?caseId=${caseId}&from=2999-01-01T00:00:00Z`, { token: auditor.token, headers: AUDIT });
       expect(future.body.items).toEqual([]);
-      const csv = await h.call('GET', `/api/v1/audit/events?caseId=${caseId}&format=csv`, { token: auditor.token });
+      const csv = await h.call('GET', `/api/v1/audit/events?caseId=${caseId}&format=csv`, { token: auditor.token, headers: AUDIT });
       expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
       const lines = csv.text.trim().split('\r\n');
-      expect(lines[0]).toBe('seq,id,occurredAt,type,operation,caseId,userId,userRole,objectType,objectId,objectVersion,objectSha256,justificationCode,justificationText,recipient,outcome,clientAddress,requestId');
+      expect(lines[0]).toBe('seq,id,occurredAt,type,operation,caseId,userId,userRole,objectType,objectId,objectVersion,objectSha256,justificationCode,justificationText,recipient,outcome,clientAddress,requestId,details');
       expect(lines.some((l) => l.includes('case.opened_with_reason') && l.includes('weekly case review'))).toBe(true);
-      const bad = await h.call('GET', `/api/v1/audit/events?from=yesterday`, { token: auditor.token });
+      const bad = await h.call('GET', `/api/v1/audit/events?from=yesterday`, { token: auditor.token, headers: AUDIT });
       expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
       const logged = await h.ds.query(`SELECT count(*)::int AS n FROM custody_events WHERE type = 'access_log.queried' AND actor_id = $1`, [auditor.id]);
       expect(logged[0].n).toBeGreaterThanOrEqual(3);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ApiHarness, freshUrn, type TestUser } from '../support/api-harness.js';
+import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
 
 const b64 = (v: string) => Buffer.from(v).toString('base64');
 
@@ -82,7 +82,7 @@ describe('HTTP hardening: no caching, no CORS on uploads, API docs by configurat
       expect([demote.status, demote.body.code]).toEqual([409, 'LAST_OFFICER_IN_CASE']);
       const leave = await h.call('DELETE', `/api/v1/cases/${id}/members/${oic.id}`, { token: oic.token });
       expect([leave.status, leave.body.code]).toEqual([409, 'LAST_OFFICER_IN_CASE']);
-      const members = await h.call('GET', `/api/v1/cases/${id}/members`, { token: oic.token });
+      const members = await h.call('GET', `/api/v1/cases/${id}/members`, { token: oic.token, headers: JUSTIFY });
       expect((members.body as unknown as { userId: string; caseRole: string }[]).find((m) => m.userId === oic.id)?.caseRole).toBe('officer_in_case');
 
       const second = await h.user('second', 'investigator');

@@ -55,8 +55,8 @@ export class CasesController {
   }
 
   @Get(':caseId/members')
-  @JustificationHeaders(false)
-  @ApiOperation({ summary: 'Members of a case and their roles on it' })
+  @JustificationHeaders(true)
+  @ApiOperation({ summary: 'Members of a case and their roles on it (a justification is required: the consultation is logged)' })
   members(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
     return this.cases.members(p, caseId, j, ctx);
   }

@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { CaseAccessService } from '../../../libs/cases/index.js';
+import { CaseAccessService, requireJustification } from '../../../libs/cases/index.js';
 import { AppError } from '../../../libs/core/index.js';
 import { LedgerService, type Justification } from '../../../libs/custody/index.js';
 import type { Principal, RequestContext } from '../../../libs/identity/index.js';
-import { Ctx, CurrentUser, JustificationHeader, Public, Roles } from '../auth/request-context.js';
+import { Ctx, CurrentUser, JustificationHeader, JustificationHeaders, Public, Roles } from '../auth/request-context.js';
 import { ApiZodBody } from '../validation.js';
 
 const count = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -114,8 +114,11 @@ export class CaseEventsController {
    * proof routes). They do not get the export below, whose signed summary vouches for the complete chain.
    */
   @Get()
-  @ApiOperation({ summary: "A case's custody events in ledger order, with their canonical form and chain hashes (readers outside the case: the events they may see)" })
+  @JustificationHeaders(true)
+  @ApiOperation({ summary: "A case's custody events in ledger order, with their canonical form and chain hashes (readers outside the case: the events they may see); needs a justification" })
   async events(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
+    // The log names files, hashes and people: reading it is consulting evidence (s.62).
+    requireJustification(j);
     const access = await this.access.resolve(p, caseId, 'case.read', { justification: j, context: ctx });
     return this.ledger.caseEvents(caseId, { principal: p, justification: j, context: ctx }, await this.access.eventFilter(access, p));
   }
@@ -125,8 +128,10 @@ export class CaseEventsController {
    * chain, and an unfiltered one would hand OFFICIAL-SENSITIVE events to readers outside the case.
    */
   @Get('export')
-  @ApiOperation({ summary: 'The case log with inclusion proofs against a freshly signed checkpoint, for offline checking (dems verify case-log); members of the case only' })
+  @JustificationHeaders(true)
+  @ApiOperation({ summary: 'The case log with inclusion proofs against a freshly signed checkpoint, for offline checking (dems verify case-log); members of the case only; needs a justification' })
   async export(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
+    requireJustification(j);
     await this.access.resolve(p, caseId, 'case.log.export', { justification: j, context: ctx });
     return this.ledger.exportCaseLog(caseId, { principal: p, justification: j, context: ctx });
   }
