@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Stops the API and worker started by `npm run up` (SIGTERM: in-flight work finishes first).
+# Stops the API, worker and web application started by `npm run up` (SIGTERM: in-flight work finishes first).
 # --all also stops the local Swift S3 and the moto Object Lock test server.
 cd "$(dirname "$0")/.."
 quiet=0; all=0
 for a in "$@"; do case $a in --quiet) quiet=1;; --all) all=1;; esac; done
-for n in api worker; do
+for n in web api worker; do
   f=.local/run/$n.pid
   if [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then
     kill -TERM "$(cat "$f")"

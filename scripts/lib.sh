@@ -34,11 +34,13 @@ use_locked_node() {
     || die "node_modules/.bin/node is not Node 24 ($(node -v)): run npm ci"
 }
 
-# ffmpeg/ffprobe for media, ewf-tools for E01, clients to check the services; Swift for local S3.
+# ffmpeg/ffprobe for media, ewf-tools for E01, clients to check the services, Debian's Chromium for
+# the web application's browser tests (never a downloaded browser); Swift for local S3.
 ensure_packages() { # [with-swift]
   local want=() bin pkg
   for pair in ffmpeg:ffmpeg ffprobe:ffmpeg ewfverify:ewf-tools ewfinfo:ewf-tools curl:curl psql:postgresql-client \
-              pg_isready:postgresql-client redis-cli:redis-tools heif-convert:libheif-examples heif-enc:libheif-examples; do
+              pg_isready:postgresql-client redis-cli:redis-tools heif-convert:libheif-examples heif-enc:libheif-examples \
+              chromium:chromium; do
     bin=${pair%%:*}; pkg=${pair##*:}
     command -v "$bin" >/dev/null || want+=("$pkg")
   done

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { randomBytes } from 'node:crypto';
-import { apiDocsEnabled, CONFIG_VARIABLES, isPublishedSecret, loadConfig } from '../../libs/config/index.js';
+import { apiDocsEnabled, CONFIG_VARIABLES, isPublishedSecret, loadConfig, webConfigSchema } from '../../libs/config/index.js';
 import { generateSignerKey } from '../../libs/ledger/index.js';
 
 // No Docker engine runs where the tests run, so the compose file and Dockerfile are checked as
@@ -202,6 +202,7 @@ describe('.env.example', () => {
       .split('\n')
       .filter((l) => /^[A-Z0-9_]+=/.test(l))
       .map((l) => l.split('=')[0]);
-    expect([...keys].sort()).toEqual([...CONFIG_VARIABLES].sort());
+    // The service's settings and the web application's (which shares a few of them).
+    expect([...keys].sort()).toEqual([...new Set([...CONFIG_VARIABLES, ...Object.keys(webConfigSchema.shape)])].sort());
   });
 });

@@ -27,10 +27,15 @@ describe('web application settings', () => {
 
   it('accepts the environment docker/compose.yaml gives the web service, and nothing it does not know', () => {
     const compose = parse(readFileSync('docker/compose.yaml', 'utf8'), { merge: true }) as { services: Record<string, { environment: Record<string, string> }> };
-    const env = Object.fromEntries(
-      Object.entries(compose.services.web.environment).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1').replace(/\$\{WEB_PUBLIC_URL:\?[^}]*\}/, 'https://evidence.example').replace(/\$\{WEB_SESSION_SECRET:\?[^}]*\}/, SECRET)]),
-    );
+    const operator: Record<string, string> = { WEB_PUBLIC_URL: 'https://evidence.example', WEB_SESSION_SECRET: SECRET };
+    const resolve = (env: Record<string, string>) =>
+      Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_, name: string, d: string) => operator[name] ?? d)]));
+    const env = resolve(compose.services.web.environment);
     expect(Object.keys(env).filter((k) => !(k in webConfigSchema.shape))).toEqual([]);
     expect(loadWebConfig(env).WEB_API_URL).toBe('http://api:3000');
+    // Without the operator's values the web service alone stops, naming them.
+    operator.WEB_PUBLIC_URL = '';
+    operator.WEB_SESSION_SECRET = '';
+    expect(() => loadWebConfig(resolve(compose.services.web.environment))).toThrow(/WEB_PUBLIC_URL must be https in production.*|WEB_SESSION_SECRET is required/);
   });
 });
