@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { RequestMethod, VersioningType, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { NextFunction, Request, Response } from 'express';
@@ -10,8 +10,8 @@ import { apiDocsEnabled, type AppConfig } from '../../libs/config/index.js';
 import { initOrClose } from '../../libs/core/index.js';
 import { ServiceMetrics } from '../../libs/metrics/index.js';
 import { AppModule } from './app.module.js';
+import { buildApiDocument } from './openapi.js';
 import { httpMetrics } from './http-metrics.middleware.js';
-import { SERVICE_VERSION } from './version.js';
 
 /** Builds the HTTP application (not yet listening): used by main.ts and by the e2e tests. */
 export async function createApi(config: AppConfig, options: { shutdownHooks?: boolean } = {}): Promise<INestApplication> {
@@ -54,23 +54,14 @@ export async function createApi(config: AppConfig, options: { shutdownHooks?: bo
   app.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });
   if (options.shutdownHooks !== false) app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 
-  if (docs) setupApiDocs(app);
+  if (docs) setupApiDocs(app, config);
   await initOrClose(app);
   return app;
 }
 
 /** The OpenAPI UI and document (API_DOCS_ENABLED; off in production unless turned on). */
-function setupApiDocs(app: INestApplication): void {
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Evidence service API')
-      .setDescription('Digital evidence management for policing in England and Wales')
-      .setVersion(SERVICE_VERSION)
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
+function setupApiDocs(app: INestApplication, config: AppConfig): void {
+  SwaggerModule.setup('api/docs', app, buildApiDocument(app, config), { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
 }
 
 export async function startApi(config: AppConfig): Promise<INestApplication> {

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, Head, HttpCode, Inject, Options, Param, Patch, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { EvidenceFilesService, type EvidenceFileView } from '../../../libs/evidence/index.js';
 import type { Justification } from '../../../libs/custody/index.js';
@@ -10,6 +10,8 @@ import { TusUploadServer } from './tus-upload.server.js';
 const TUS_HEADERS = () => (target: object, key?: string | symbol, desc?: PropertyDescriptor) => {
   ApiHeader({ name: 'Tus-Resumable', required: true, description: '1.0.0' })(target, key!, desc!);
 };
+/** The tus handlers read the id from the URL themselves; the document still names it. */
+const UPLOAD_ID = () => ApiParam({ name: 'uploadId', description: 'the upload id from the creation answer\'s Location', schema: { type: 'string' } });
 
 /**
  * Resumable uploads (tus 1.0) into an exhibit. Creation: POST with Upload-Length and
@@ -37,6 +39,7 @@ export class UploadsController {
 
   @Head(':uploadId')
   @TUS_HEADERS()
+  @UPLOAD_ID()
   @ApiOperation({ summary: 'Offset of an upload (tus HEAD): resume from Upload-Offset' })
   head(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Req() req: Request, @Res() res: Response) {
     return this.tus.handle({ principal: p, context: ctx }, req, res);
@@ -44,6 +47,7 @@ export class UploadsController {
 
   @Patch(':uploadId')
   @TUS_HEADERS()
+  @UPLOAD_ID()
   @ApiOperation({ summary: 'Send bytes from Upload-Offset (tus PATCH, Content-Type application/offset+octet-stream)' })
   patch(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Req() req: Request, @Res() res: Response) {
     return this.tus.handle({ principal: p, context: ctx }, req, res);
@@ -51,6 +55,7 @@ export class UploadsController {
 
   @Delete(':uploadId')
   @TUS_HEADERS()
+  @UPLOAD_ID()
   @ApiOperation({ summary: 'Cancel an unfinished upload (tus termination): its stored parts are removed. Completed uploads cannot be removed' })
   terminate(@CurrentUser() p: Principal, @Ctx() ctx: RequestContext, @Req() req: Request, @Res() res: Response) {
     return this.tus.handle({ principal: p, context: ctx }, req, res);
