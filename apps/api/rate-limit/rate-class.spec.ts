@@ -9,6 +9,7 @@ describe('rateClassOf', () => {
     ['POST', '/api/v1/cases', false, 'write'],
     ['DELETE', '/api/v1/uploads/:uploadId', false, 'write'],
     ['POST', '/api/v1/auth/login', true, 'auth'],
+    ['POST', '/api/v1/auth/refresh', true, 'write'],
     ['GET', '/api/v1/ledger/checkpoint', true, 'read'],
     ['POST', '/api/v1/cases/:caseId/fixity', false, 'expensive'],
     ['post', '/api/v1/uploads', false, 'upload'],
