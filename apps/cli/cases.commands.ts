@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { CASE_STATUSES, SOURCE_TYPES } from '../../libs/cases/case.schemas.js';
 import { canonicalUuid } from '../../libs/core/ids.js';
+import { textProblem } from '../../libs/core/safe-text.js';
 import { JUSTIFICATION_CODES } from '../../libs/custody/custody-recorder.js';
 import { ApiClient } from './api-client.js';
 import { ApiError } from './errors.js';
@@ -24,7 +25,7 @@ interface ReasonOptions {
 
 const reasonCodeOption = () =>
   new Option('--reason-code <code>', 'why you are consulting it (s.62 justification code)').choices(JUSTIFICATION_CODES);
-const reasonOption = () => new Option('--reason <text>', 'the justification in words, 5-500 characters');
+const reasonOption = () => new Option('--reason <text>', 'the justification in your own words, 10-500 characters (stock phrases are refused)');
 
 /**
  * The s.62 justification headers. Left out when neither option is given, so the API decides
@@ -32,12 +33,12 @@ const reasonOption = () => new Option('--reason <text>', 'the justification in w
  */
 export function justificationHeaders(opts: ReasonOptions): Record<string, string | undefined> {
   if (opts.reasonCode === undefined && opts.reason === undefined) return {};
-  // HTTP header values are Latin-1 without control characters; anything else would fail inside
-  // fetch with an unhelpful message, so it is refused here with a stable code.
-  if (opts.reason !== undefined && !/^[\x20-\x7e\xa0-\xff]*$/.test(opts.reason)) {
-    throw new ApiError(0, 'INVALID_JUSTIFICATION', '--reason must be one line of plain text (Latin characters, no line breaks)');
-  }
-  return { 'x-justification-code': opts.reasonCode, 'x-justification-text': opts.reason };
+  // The text rule the API applies (one line, no control or bidirectional formatting characters),
+  // checked here so fetch never sees a value it cannot send; the API judges whether it says enough.
+  const problem = opts.reason === undefined ? undefined : textProblem(opts.reason);
+  if (problem) throw new ApiError(0, 'INVALID_JUSTIFICATION', `--reason ${problem}`);
+  // Header values travel as bytes: the reason is sent as UTF-8, which the API reads back as UTF-8.
+  return { 'x-justification-code': opts.reasonCode, 'x-justification-text': opts.reason === undefined ? undefined : Buffer.from(opts.reason, 'utf8').toString('latin1') };
 }
 
 /**

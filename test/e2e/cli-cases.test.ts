@@ -147,6 +147,17 @@ describe('dems CLI: login, cases and exhibits against the real API', () => {
     expect(event).toEqual({ actor_id: user.id, justification_code: 'investigation', justification_text: 'checking the file' });
   });
 
+  it('sends a reason in any script as written, and passes on the API refusing a stock one', async () => {
+    const reason = 'Überprüfung für Ó Súilleabháin – Akte 42';
+    const listed = await dems(['exhibits', 'list', '--case', urn, '--reason-code', 'investigation', '--reason', reason], env);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    const [event] = await h.ds.query(`SELECT justification_text FROM custody_events WHERE actor_id = $1 AND type = 'exhibit.list_consulted' ORDER BY seq DESC LIMIT 1`, [user.id]);
+    expect(event.justification_text).toBe(reason);
+    const vague = await dems(['exhibits', 'list', '--case', urn, '--reason-code', 'investigation', '--reason', 'N/A'], env);
+    expect(vague.code).toBe(1);
+    expect(vague.stderr).toMatch(/^dems: JUSTIFICATION_TOO_VAGUE: /);
+  });
+
   it('fails with JUSTIFICATION_REQUIRED when exhibits are listed without a reason', async () => {
     const r = await dems(['exhibits', 'list', '--case', urn], env);
     expect(r.code).toBe(1);
