@@ -89,18 +89,37 @@ export class ApiClient {
     }
   }
 
-  /** Rotates the session's tokens; false (and the session signed out) when the API refuses. */
+  /**
+   * Rotates the session's tokens; false (and the session signed out) when the API refuses. One
+   * rotation at a time per session in this process: the API treats a refresh token used twice as
+   * stolen and ends every session of the user, and a page makes several calls at once.
+   */
   private async refresh(auth: Tokens): Promise<boolean> {
-    const res = await this.send('POST', '/api/v1/auth/refresh', { body: { refreshToken: auth.refreshToken } }, undefined);
-    if (!res.ok) {
+    const key = this.req.sessionID;
+    let rotation = rotations.get(key);
+    if (!rotation) {
+      rotation = this.rotate(auth.refreshToken).finally(() => rotations.delete(key));
+      rotations.set(key, rotation);
+    }
+    const tokens = await rotation;
+    if (!tokens) {
       delete this.req.session.auth;
       return false;
     }
-    const tokens = (await res.json()) as { accessToken: string; refreshToken: string };
-    this.req.session.auth = { ...auth, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
+    this.req.session.auth = { ...auth, ...tokens };
     return true;
   }
+
+  private async rotate(refreshToken: string): Promise<{ accessToken: string; refreshToken: string } | undefined> {
+    const res = await this.send('POST', '/api/v1/auth/refresh', { body: { refreshToken } }, undefined);
+    if (!res.ok) return undefined;
+    const { accessToken, refreshToken: next } = (await res.json()) as { accessToken: string; refreshToken: string };
+    return { accessToken, refreshToken: next };
+  }
 }
+
+/** Token rotations in flight, by session id. */
+const rotations = new Map<string, Promise<{ accessToken: string; refreshToken: string } | undefined>>();
 
 function parseJson(text: string): unknown {
   try {

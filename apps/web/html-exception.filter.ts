@@ -6,6 +6,8 @@ import { SignInRequired } from './signed-in.guard.js';
 /** The API's answers that mean "say why first": the page asking for the s.62 reason follows. */
 const REASON_CODES = new Set(['ACCESS_REASON_REQUIRED', 'JUSTIFICATION_REQUIRED']);
 
+const API_ERROR_TITLES: Record<number, string> = { 403: 'You cannot see this page', 404: 'Page not found' };
+
 /** Same-site paths only, so a crafted link cannot send someone elsewhere after sign-in. */
 export function safeReturnTo(value: unknown, fallback: string): string {
   return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : fallback;
@@ -35,7 +37,7 @@ export class HtmlExceptionFilter implements ExceptionFilter {
       return;
     }
     if (e instanceof ApiError) {
-      this.page(res, e.status >= 500 ? 502 : e.status, e.status === 404 ? 'Page not found' : 'You cannot see this page', e.message, e.code);
+      this.page(res, e.status >= 500 ? 502 : e.status, API_ERROR_TITLES[e.status] ?? (e.status >= 500 ? 'Sorry, there is a problem with the service' : 'There is a problem'), e.message, e.code);
       return;
     }
     const csrf = (e as { code?: string }).code === 'EBADCSRFTOKEN';
