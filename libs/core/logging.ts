@@ -18,6 +18,8 @@ export function clientRequestId(req: IncomingMessage): string | undefined {
  */
 export function loggingModule(service: 'api' | 'worker' | 'cli', level: string) {
   return LoggerModule.forRoot({
+    // Fields assigned during a request (who, which case: AuthGuard) reach its closing line too.
+    assignResponse: true,
     pinoHttp: {
       level,
       base: { service },

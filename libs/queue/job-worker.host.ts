@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { PinoLogger } from 'nestjs-pino';
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError } from '../core/index.js';
@@ -34,6 +35,7 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(ServiceMetrics) private readonly metrics: ServiceMetrics,
+    @Inject(PinoLogger) private readonly pino: PinoLogger,
   ) {}
 
   /** Fails fast, before anything connects, when the registry and the handlers disagree. */
@@ -53,7 +55,7 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
   onApplicationBootstrap(): void {
     this.connection = createRedis(this.config.REDIS_URL);
     for (const queue of QUEUE_NAMES) {
-      const worker = new Worker(queue, (job) => this.run(job), {
+      const worker = new Worker(queue, (job) => this.pino.runInContext(() => this.run(job), { bindings: logBindings(job) }), {
         connection: this.connection,
         prefix: this.config.QUEUE_PREFIX,
         concurrency: this.config.WORKER_CONCURRENCY,
@@ -159,4 +161,15 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
     this.connection?.disconnect();
     this.logger.log('stopped');
   }
+}
+
+/** What every log line made while a job runs carries: the job, and the case or file it is about when its payload names them. */
+function logBindings(job: Job): Record<string, string> {
+  const data = (job.data ?? {}) as { caseId?: unknown; fileId?: unknown };
+  return {
+    jobId: String(job.id),
+    job: job.name,
+    ...(typeof data.caseId === 'string' ? { caseId: data.caseId } : {}),
+    ...(typeof data.fileId === 'string' ? { evidenceId: data.fileId } : {}),
+  };
 }
