@@ -279,21 +279,11 @@ export class WorkingCopiesService {
       if (!d) throw new AppError('DERIVATIVE_NOT_FOUND', 'No such working copy', 404);
       await recordCustodyEvent(tx, { type: 'derivative.consulted', operation: 'consultation', caseId, actor: principal, object: { type: 'derivative', id: derivativeId, sha256: d.sha256 as string }, justification, context, details: { reference: d.reference } });
       return {
-        id: d.id as string,
+        ...derivativeView(d),
         fileId: d.evidence_file_id as string,
         exhibitId: d.exhibit_id as string,
-        kind: d.kind as DerivativeKind,
-        role: d.role as string,
-        reference: d.reference as string,
-        recipeVersion: d.recipe_version as string,
         variant: d.variant as string,
-        mime: d.mime as string,
-        size: Number(d.size),
-        sha256: d.sha256 as string,
-        quality: d.quality as DerivativeView['quality'],
-        summary: d.summary as Record<string, unknown>,
         provenance: d.provenance as ProvenanceRecord,
-        createdAt: d.created_at as Date,
       };
     });
   }
@@ -523,23 +513,27 @@ export class WorkingCopiesService {
         updatedAt: (a?.updated_at as Date) ?? new Date(0),
         derivatives: derivs
           .filter((d) => d.evidence_file_id === id)
-          .map((d) => ({
-            id: d.id as string,
-            kind: d.kind as DerivativeKind,
-            role: d.role as string,
-            reference: d.reference as string,
-            recipeVersion: d.recipe_version as string,
-            mime: d.mime as string,
-            size: Number(d.size),
-            sha256: d.sha256 as string,
-            quality: d.quality as DerivativeView['quality'],
-            summary: d.summary as Record<string, unknown>,
-            createdAt: d.created_at as Date,
-          })),
+          .map(derivativeView),
         courtCopies: courtCopies.filter((c) => c.fileId === id),
       };
     });
   }
+}
+
+function derivativeView(d: Record<string, unknown>): DerivativeView {
+  return {
+    id: d.id as string,
+    kind: d.kind as DerivativeKind,
+    role: d.role as string,
+    reference: d.reference as string,
+    recipeVersion: d.recipe_version as string,
+    mime: d.mime as string,
+    size: Number(d.size),
+    sha256: d.sha256 as string,
+    quality: d.quality as DerivativeView['quality'],
+    summary: d.summary as Record<string, unknown>,
+    createdAt: d.created_at as Date,
+  };
 }
 
 export function map<T, U>(r: MediaResult<T>, f: (v: T) => U): MediaResult<U> {

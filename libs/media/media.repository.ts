@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { open, stat } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
@@ -42,6 +42,12 @@ export interface MediaRepositorySettings {
   heifConvertPath: string;
   /** Time between SIGTERM and SIGKILL when a tool must be stopped. */
   killGraceMs: number;
+  /**
+   * util-linux `setpriv`, to start each tool with a parent-death signal (SIGKILL): a worker killed
+   * outright (SIGKILL, OOM) takes its tools with it. ffmpeg ignores SIGPIPE, so without this an
+   * orphaned encode runs on to the end for nobody (measured). Undefined where there is none.
+   */
+  setprivPath?: string;
 }
 
 export const DEFAULT_REPOSITORY_SETTINGS: MediaRepositorySettings = {
@@ -49,6 +55,7 @@ export const DEFAULT_REPOSITORY_SETTINGS: MediaRepositorySettings = {
   ffprobePath: 'ffprobe',
   heifConvertPath: 'heif-convert',
   killGraceMs: 2000,
+  ...(existsSync('/usr/bin/setpriv') ? { setprivPath: '/usr/bin/setpriv' } : {}),
 };
 
 /** Placeholders of CommandSpec.args and what they stand for in this run. */
@@ -126,7 +133,9 @@ export class MediaRepository {
       let aborted = false;
       let settled = false;
       let killTimer: NodeJS.Timeout | undefined;
-      const child = spawn(this.binary(spec.tool), args, {
+      const setpriv = this.settings.setprivPath;
+      const [command, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', this.binary(spec.tool), ...args]] : [this.binary(spec.tool), args];
+      const child = spawn(command, argv, {
         detached: true, // its own process group, so a kill reaches anything it started
         stdio: ['ignore', 'pipe', 'pipe'],
         env: MediaRepository.toolEnv(spec.env),
@@ -190,7 +199,8 @@ export class MediaRepository {
         if (err.code === 'ENOENT') finish(null, null, true);
       });
       // 'close' comes after the process exited (and Node reaped it) and its pipes are drained.
-      child.on('close', (code, signal) => finish(code, signal));
+      // Through setpriv, a tool that is not installed is setpriv's exit 127 rather than ENOENT.
+      child.on('close', (code, signal) => finish(code, signal, Boolean(setpriv) && code === 127 && /setpriv: failed to execute/.test(stderr)));
     });
   }
 

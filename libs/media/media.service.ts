@@ -157,6 +157,7 @@ export class MediaService {
     this.repository =
       repository ??
       new MediaRepository({
+        ...DEFAULT_REPOSITORY_SETTINGS,
         ffmpegPath: options.ffmpegPath ?? DEFAULT_REPOSITORY_SETTINGS.ffmpegPath,
         ffprobePath: options.ffprobePath ?? DEFAULT_REPOSITORY_SETTINGS.ffprobePath,
         heifConvertPath: options.heifConvertPath ?? DEFAULT_REPOSITORY_SETTINGS.heifConvertPath,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createObjectStore, hashStoredObject, type S3ObjectStore } from '../../libs/storage/index.js';
 import { ApiHarness, freshUrn, type TestUser } from '../support/api-harness.js';
+import { childEnv } from '../support/test-env.js';
 import { tusUpload, uploadIdOf } from '../support/tus.js';
 
 const run = promisify(execFile);
@@ -65,10 +66,9 @@ describe('media: a worker killed mid-transcode', () => {
 
   function startWorker(): ChildProcess {
     if (!existsSync('dist/apps/worker/main.js')) throw new Error('build first (npm test builds)');
-    const child = spawn(process.execPath, ['dist/apps/worker/main.js'], {
-      env: { ...process.env, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', JOB_RETRY_DELAY_SCALE: '0.01' },
-      stdio: 'ignore',
-    });
+    // The harness's settings as the worker reads them (values that are not plain text, such as parsed rate limits, keep their defaults).
+    const settings = Object.fromEntries(Object.entries(h.config).filter(([, v]) => typeof v !== 'object' || Array.isArray(v))) as Parameters<typeof childEnv>[0];
+    const child = spawn(process.execPath, ['dist/apps/worker/main.js'], { env: childEnv({ ...settings, LOG_LEVEL: 'silent' }), stdio: 'ignore' });
     workers.push(child);
     return child;
   }
