@@ -54,6 +54,16 @@ export interface RequestOptions {
   auth?: boolean;
 }
 
+const RATE_LIMIT_MAX_WAIT_SECONDS = 60;
+const RATE_LIMIT_RETRIES = 3;
+
+/** Seconds to wait before asking again, when the API answered 429 with Retry-After (in seconds). */
+export function rateLimitWait(res: Pick<Response, 'status' | 'headers'>): number | undefined {
+  const header = res.headers.get('retry-after');
+  if (res.status !== 429 || header === null || !/^\d+$/.test(header)) return undefined;
+  return Number(header);
+}
+
 /** The CLI talks to the API like any other client. */
 export class ApiClient {
   readonly apiUrl: string;
@@ -95,15 +105,23 @@ export class ApiClient {
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = v;
 
     let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(15_000),
-      });
-    } catch (e) {
-      throw new ApiError(0, 'API_UNREACHABLE', `Cannot reach the API at ${this.apiUrl} (${(e as Error).cause ?? (e as Error).message}); set DEMS_API_URL or run dems login --api-url`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fetch(url, {
+          method,
+          headers,
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal: AbortSignal.timeout(15_000),
+        });
+      } catch (e) {
+        throw new ApiError(0, 'API_UNREACHABLE', `Cannot reach the API at ${this.apiUrl} (${(e as Error).cause ?? (e as Error).message}); set DEMS_API_URL or run dems login --api-url`);
+      }
+      // Over a rate limit the API says when to come back: a short wait is waited out (a bulk
+      // command then slows down instead of failing half-way); a long one is reported.
+      const wait = rateLimitWait(res);
+      if (wait === undefined || wait > RATE_LIMIT_MAX_WAIT_SECONDS || attempt > RATE_LIMIT_RETRIES) break;
+      process.stderr.write(`dems: the API's rate limit was reached; waiting ${wait} s\n`);
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
     }
     const answer = (await res.json().catch(() => ({}))) as T & { code?: string; message?: string };
     const ok = opts.ok ?? [200, 201];

@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ROUTE_CLASSES } from '../../apps/api/rate-limit/rate-class.js';
 import { FixityService } from '../../libs/custody/index.js';
 import { EvidenceFilesService } from '../../libs/evidence/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
+import { CLI, cliOptions } from '../support/test-env.js';
 import { tusUpload, uploadIdOf } from '../support/tus.js';
 
 /**
@@ -180,5 +186,22 @@ describe('case fixity runs: who may start one, who asked, one at a time', () => 
     const third = await h.call('POST', `/api/v1/cases/${caseId}/fixity`, { token: investigator.token });
     expect(third.status).toBe(202);
     expect((await runs()).map((r) => [r.status, r.requested_by])).toEqual([['completed', oic.id], ['queued', investigator.id]]);
+  });
+});
+
+describe('the CLI waits out a short rate limit instead of failing', () => {
+  const h = new ApiHarness();
+
+  beforeAll(() => h.start({ QUEUE_PREFIX: prefix(), RATE_LIMIT_READ: '2/10s' }));
+  afterAll(() => h.stop());
+
+  it('retries after Retry-After and succeeds, saying why it waited', async () => {
+    const user = await h.user('rate-cli', 'investigator');
+    // The user's two reads of this window are spent; the CLI's read is the third.
+    for (let i = 0; i < 2; i++) expect((await h.call('GET', '/api/v1/me', { token: user.token })).status).toBe(200);
+    const env = { DEMS_API_URL: h.base, DEMS_TOKEN: user.token, DEMS_CONFIG_DIR: await mkdtemp(join(tmpdir(), 'dems-rate-')) };
+    const { stdout, stderr } = await promisify(execFile)('node', [CLI, 'cases', 'list', '--json'], cliOptions(env));
+    expect(stderr).toMatch(/rate limit was reached; waiting \d+ s/);
+    expect(JSON.parse(stdout)).toMatchObject({ items: [] });
   });
 });
