@@ -1,13 +1,9 @@
-import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../libs/config/index.js';
 import { recordCustodyEvent } from '../libs/custody/index.js';
 import { createDataSource, runMigrations } from '../libs/database/index.js';
 import { IdentityService } from '../libs/identity/index.js';
+import { loadPath, signIn, startBenchApi } from './bench-api.js';
 import type { Benchmark, Figure } from './harness.js';
-
-const API_MAIN = fileURLToPath(new URL('../apps/api/main.js', import.meta.url));
 
 /**
  * Case list latency at 10k cases / 200k exhibits: p50 and p99 of `GET /api/v1/cases` (first page
@@ -27,7 +23,7 @@ export const caseList: Benchmark = {
     const config = loadConfig();
     const ds = createDataSource(config);
     await ds.initialize();
-    let api: ChildProcess | undefined;
+    let stop = () => {};
     try {
       await runMigrations(ds);
       const password = 'bench-password-123';
@@ -63,25 +59,14 @@ export const caseList: Benchmark = {
         ctx.log(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       }
 
-      const port = 39000 + Math.floor(Math.random() * 1000);
-      api = spawn(process.execPath, [API_MAIN], { env: { ...process.env, API_PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
-      const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; ; i++) {
-        if (i > 100) throw new Error('API did not start');
-        if (await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench-investigator', password }) });
-      const { accessToken } = (await login.json()) as { accessToken: string };
+      const started = await startBenchApi();
+      stop = started.stop;
+      const base = started.base;
+      const accessToken = await signIn(base, 'bench-investigator', password);
       const check = (await (await fetch(`${base}/api/v1/cases?limit=50`, { headers: { authorization: `Bearer ${accessToken}` } })).json()) as { total: number; items: unknown[] };
       if (check.total < cases || check.items.length !== 50) throw new Error(`unexpected list answer: total ${check.total}, ${check.items.length} items`);
 
-      const load = async (path: string) => {
-        const r = await autocannon({ url: base + path, connections, duration: seconds, headers: { authorization: `Bearer ${accessToken}` } });
-        if (r.non2xx || r.errors) throw new Error(`${path}: ${r.non2xx} non-2xx, ${r.errors} errors`);
-        ctx.log(`${path}: ${r.requests.total} requests, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ${r.requests.average} req/s`);
-        return r;
-      };
+      const load = (path: string) => loadPath(ctx, base + path, { connections, seconds, headers: { authorization: `Bearer ${accessToken}` } });
       const floor = await load('/health/live');
       const list = await load('/api/v1/cases?limit=50');
       const search = await load('/api/v1/cases?limit=50&q=burglary');
@@ -94,7 +79,7 @@ export const caseList: Benchmark = {
         { figure: 'case list throughput', unit: 'req/s', ours: list.requests.average, baseline: floor.requests.average, ratio: list.requests.average / floor.requests.average },
       ];
     } finally {
-      api?.kill('SIGTERM');
+      stop();
       await ds.destroy();
     }
   },

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CaseAccessService, parseExhibitReference, requireJustification } from '../cases/index.js';
+import { CaseAccessService, parseExhibitReference } from '../cases/index.js';
 import { AppError, MISLEADING_CHARACTERS } from '../core/index.js';
 import { recordCustodyEvent, type Justification } from '../custody/index.js';
 import { one, rows } from '../database/sql.js';
@@ -11,7 +11,7 @@ import { canonicalize } from '../ledger/index.js';
 import { QueueService } from '../queue/index.js';
 import { ObjectStore } from '../storage/index.js';
 import { EvidenceFilesService, uploadKey } from './evidence-files.service.js';
-import { findExtraction, type ExtractionRow } from './extraction-lookup.js';
+import { consultExtraction, findExtraction, type ExtractionRow } from './extraction-lookup.js';
 import type { ExportRequest } from './extraction-workflow.schemas.js';
 
 export type ExportState = 'queued' | 'exporting' | 'completed' | 'failed';
@@ -206,28 +206,17 @@ export class ExtractionExportsService {
   }
 
   async list(principal: Principal, caseId: string, extractionId: string, justification: Justification | undefined, context: RequestContext): Promise<ExtractionExportView[]> {
-    return this.consult(principal, caseId, extractionId, justification, context, async (tx, x) => {
+    return consultExtraction(this.ds, this.access, { principal, caseId, extractionId, justification, context, what: 'exports' }, async (tx, x) => {
       const ids = await rows<{ id: string }>(tx, `SELECT id FROM extraction_exports WHERE extraction_id = $1 ORDER BY created_at, id`, [x.id]);
       return Promise.all(ids.map(async (r) => (await this.load(tx, r.id))!));
     });
   }
 
   async get(principal: Principal, caseId: string, extractionId: string, exportId: string, justification: Justification | undefined, context: RequestContext): Promise<ExtractionExportView> {
-    return this.consult(principal, caseId, extractionId, justification, context, async (tx, x) => {
+    return consultExtraction(this.ds, this.access, { principal, caseId, extractionId, justification, context, what: 'exports' }, async (tx, x) => {
       const view = await this.load(tx, exportId);
       if (!view || view.extractionId !== x.id) throw new AppError('EXPORT_NOT_FOUND', `No export ${exportId} of this extraction`, 404);
       return view;
-    });
-  }
-
-  private consult<T>(principal: Principal, caseId: string, extractionId: string, justification: Justification | undefined, context: RequestContext, read: (tx: EntityManager, x: ExtractionRow) => Promise<T>): Promise<T> {
-    requireJustification(justification);
-    return this.ds.transaction(async (tx) => {
-      const access = await this.access.resolve(principal, caseId, 'case.read', { justification, context, tx });
-      const x = await findExtraction(tx, access, caseId, extractionId);
-      const result = await read(tx, x);
-      await recordCustodyEvent(tx, { type: 'extraction.exports_consulted', operation: 'consultation', caseId, actor: principal, object: { type: 'extraction', id: x.id }, justification, context, details: { exhibitId: x.exhibit_id } });
-      return result;
     });
   }
 

@@ -1,6 +1,9 @@
-import { exhibitVisibility, type CaseAccess } from '../cases/index.js';
+import type { DataSource, EntityManager } from 'typeorm';
+import { exhibitVisibility, requireJustification, type CaseAccess, type CaseAccessService } from '../cases/index.js';
 import { AppError, isUuid } from '../core/index.js';
+import { recordCustodyEvent, type Justification } from '../custody/index.js';
 import { one, type Queryable } from '../database/sql.js';
+import type { Principal, RequestContext } from '../identity/index.js';
 import type { ExtractionState } from './extractions.service.js';
 import type { ExaminationState } from './extraction-workflow.schemas.js';
 
@@ -33,4 +36,35 @@ export async function findExtraction(q: Queryable, access: CaseAccess, caseId: s
     : undefined;
   if (!found) throw extractionNotFound(extractionId);
   return found;
+}
+
+/**
+ * A read of one extraction's records as an s.62 consultation: the caller may read the case, gave a
+ * reason, and the read is logged as `extraction.<what>_consulted`, naming the exhibit so the event
+ * is withheld where the exhibit is hidden.
+ */
+export function consultExtraction<T>(
+  ds: DataSource,
+  access: CaseAccessService,
+  request: { principal: Principal; caseId: string; extractionId: string; justification: Justification | undefined; context: RequestContext; what: string },
+  read: (tx: EntityManager, x: ExtractionRow) => Promise<T>,
+): Promise<T> {
+  const { principal, caseId, extractionId, justification, context, what } = request;
+  requireJustification(justification);
+  return ds.transaction(async (tx) => {
+    const caseAccess = await access.resolve(principal, caseId, 'case.read', { justification, context, tx });
+    const x = await findExtraction(tx, caseAccess, caseId, extractionId);
+    const result = await read(tx, x);
+    await recordCustodyEvent(tx, {
+      type: `extraction.${what}_consulted`,
+      operation: 'consultation',
+      caseId,
+      actor: principal,
+      object: { type: 'extraction', id: x.id },
+      justification,
+      context,
+      details: { exhibitId: x.exhibit_id },
+    });
+    return result;
+  });
 }

@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CaseAccessService, exhibitVisibility, requireJustification, type CaseAccess } from '../cases/index.js';
+import { CaseAccessService, exhibitVisibility } from '../cases/index.js';
 import { AppError } from '../core/index.js';
 import { recordCustodyEvent, type Justification } from '../custody/index.js';
 import { one, rows } from '../database/sql.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 import { canonicalize } from '../ledger/index.js';
-import { findExtraction, type ExtractionRow } from './extraction-lookup.js';
+import { consultExtraction, findExtraction, type ExtractionRow } from './extraction-lookup.js';
 import type { ExaminationState, NoteInput, ReportInput, StrategyRecord, TransitionInput } from './extraction-workflow.schemas.js';
 
 export interface ExtractionNoteView {
@@ -113,7 +113,7 @@ export class ExtractionWorkflowService {
 
   /** Status, transitions, the current strategy and the reports: an s.62 consultation. */
   async workflow(principal: Principal, caseId: string, extractionId: string, justification: Justification | undefined, context: RequestContext): Promise<ExtractionWorkflowView> {
-    return this.consult(principal, caseId, extractionId, justification, context, 'workflow', (tx, x) => this.view(tx, x));
+    return consultExtraction(this.ds, this.access, { principal, caseId, extractionId, justification, context, what: 'workflow' }, (tx, x) => this.view(tx, x));
   }
 
   async addNote(principal: Principal, caseId: string, extractionId: string, input: NoteInput, context: RequestContext): Promise<ExtractionNoteView> {
@@ -141,7 +141,7 @@ export class ExtractionWorkflowService {
   }
 
   async notes(principal: Principal, caseId: string, extractionId: string, justification: Justification | undefined, context: RequestContext): Promise<ExtractionNoteView[]> {
-    return this.consult(principal, caseId, extractionId, justification, context, 'notes', async (tx, x) => {
+    return consultExtraction(this.ds, this.access, { principal, caseId, extractionId, justification, context, what: 'notes' }, async (tx, x) => {
       const found = await rows<{ id: string; author_id: string; username: string; body: string; sha256: string; created_at: Date }>(
         tx,
         `SELECT n.id, n.author_id, u.username, n.body, n.sha256, n.created_at FROM extraction_notes n JOIN users u ON u.id = n.author_id WHERE n.extraction_id = $1 ORDER BY n.created_at, n.id`,
@@ -178,7 +178,7 @@ export class ExtractionWorkflowService {
 
   /** Every version of the strategy record, the newest first. */
   async strategies(principal: Principal, caseId: string, extractionId: string, justification: Justification | undefined, context: RequestContext): Promise<StrategyVersionView[]> {
-    return this.consult(principal, caseId, extractionId, justification, context, 'strategy', (tx, x) => strategyVersions(tx, x.id));
+    return consultExtraction(this.ds, this.access, { principal, caseId, extractionId, justification, context, what: 'strategy' }, (tx, x) => strategyVersions(tx, x.id));
   }
 
   /**
@@ -217,35 +217,6 @@ export class ExtractionWorkflowService {
         details: { exhibitId: x.exhibit_id, reportExhibitId: file.exhibit_id, fileId: file.id, sha256: file.sha256, title: input.title },
       });
       return (await reports(tx, x.id)).find((r) => r.id === saved.id)!;
-    });
-  }
-
-  /** A read of one extraction's workflow records: the caller may read the case, gave a reason, and the read is logged. */
-  private consult<T>(
-    principal: Principal,
-    caseId: string,
-    extractionId: string,
-    justification: Justification | undefined,
-    context: RequestContext,
-    what: string,
-    read: (tx: EntityManager, x: ExtractionRow, access: CaseAccess) => Promise<T>,
-  ): Promise<T> {
-    requireJustification(justification);
-    return this.ds.transaction(async (tx) => {
-      const access = await this.access.resolve(principal, caseId, 'case.read', { justification, context, tx });
-      const x = await findExtraction(tx, access, caseId, extractionId);
-      const result = await read(tx, x, access);
-      await recordCustodyEvent(tx, {
-        type: `extraction.${what}_consulted`,
-        operation: 'consultation',
-        caseId,
-        actor: principal,
-        object: { type: 'extraction', id: x.id },
-        justification,
-        context,
-        details: { exhibitId: x.exhibit_id },
-      });
-      return result;
     });
   }
 

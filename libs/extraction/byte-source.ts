@@ -34,6 +34,9 @@ export async function readBytes(source: ByteSource, start: number, length: numbe
 function exactLength(expected: number, label: string): Transform {
   let seen = 0;
   return new Transform({
+    // Room for a few MiB in flight: with the 16 KiB default the HTTP response stalls whenever the
+    // hashing consumer pauses for a moment, and the pass ran at half the speed of a plain GET.
+    highWaterMark: 4 * 1024 * 1024,
     transform(chunk: Buffer, _enc, cb) {
       seen += chunk.length;
       if (seen > expected) return cb(extractionError(EXTRACTION_ERRORS.SOURCE_READ_FAILED, `${label}: more bytes than requested arrived`, 502));

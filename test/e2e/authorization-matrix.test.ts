@@ -46,6 +46,9 @@ interface Row {
   innerNotFound?: true;
 }
 
+/** An id no object has. */
+const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+
 /** Expected statuses in ACTORS order. */
 const e = (...s: number[]): Record<Actor, number> => Object.fromEntries(ACTORS.map((a, i) => [a, s[i]])) as Record<Actor, number>;
 
@@ -261,71 +264,25 @@ describe('authorization matrix (every endpoint, every role, members and non-memb
       innerNotFound: true,
     },
     // The analyst workflow on an extraction: reads like the inventory; changes by those who may update exhibits (exports: create them); an unknown extraction is named as such only to them.
-    {
-      method: 'GET', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/workflow',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/workflow`,
+    ...['workflow', 'notes', 'strategy', 'exports', 'exports/{exportId}'].map((r): Row => ({
+      method: 'GET', route: `/api/v1/cases/{caseId}/extractions/{extractionId}/${r}`,
+      path: () => `/api/v1/cases/${caseId}/extractions/${UNKNOWN_ID}/${r.replace('{exportId}', UNKNOWN_ID)}`,
       expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
       innerNotFound: true,
-    },
-    {
-      method: 'GET', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/notes',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/notes`,
-      expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
-      innerNotFound: true,
-    },
-    {
-      method: 'GET', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/strategy',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/strategy`,
-      expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
-      innerNotFound: true,
-    },
-    {
-      method: 'GET', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/exports',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/exports`,
-      expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
-      innerNotFound: true,
-    },
-    {
-      method: 'GET', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/exports/{exportId}',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/exports/00000000-0000-4000-8000-000000000000`,
-      expect: e(404, 404, 404, 404, 404, 404, 400, 404, 400, 404, 404, 404, 401),
-      innerNotFound: true,
-    },
-    {
-      method: 'POST', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/transitions',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/transitions`,
-      body: () => ({ to: 'in_examination' }),
+    })),
+    ...Object.entries({
+      transitions: { to: 'in_examination' },
+      notes: { text: 'A note' },
+      strategy: { investigativeQuestions: ['Who sent the messages?'], attribution: 'Owner', scope: 'targeted', proportionality: 'Messages only' },
+      reports: { fileId: UNKNOWN_ID, title: 'Report' },
+      exports: { indexes: [0] },
+    }).map(([r, body]): Row => ({
+      method: 'POST', route: `/api/v1/cases/{caseId}/extractions/{extractionId}/${r}`,
+      path: () => `/api/v1/cases/${caseId}/extractions/${UNKNOWN_ID}/${r}`,
+      body: () => body,
       expect: e(404, 404, 404, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401),
       innerNotFound: true,
-    },
-    {
-      method: 'POST', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/notes',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/notes`,
-      body: () => ({ text: 'A note' }),
-      expect: e(404, 404, 404, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401),
-      innerNotFound: true,
-    },
-    {
-      method: 'POST', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/strategy',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/strategy`,
-      body: () => ({ investigativeQuestions: ['Who sent the messages?'], attribution: 'Owner', scope: 'targeted', proportionality: 'Messages only' }),
-      expect: e(404, 404, 404, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401),
-      innerNotFound: true,
-    },
-    {
-      method: 'POST', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/reports',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/reports`,
-      body: () => ({ fileId: '00000000-0000-4000-8000-000000000000', title: 'Report' }),
-      expect: e(404, 404, 404, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401),
-      innerNotFound: true,
-    },
-    {
-      method: 'POST', route: '/api/v1/cases/{caseId}/extractions/{extractionId}/exports',
-      path: () => `/api/v1/cases/${caseId}/extractions/00000000-0000-4000-8000-000000000000/exports`,
-      body: () => ({ indexes: [0] }),
-      expect: e(404, 404, 404, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401),
-      innerNotFound: true,
-    },
+    })),
     // Disclosure (libs/disclosure): schedules and bundles are managed by the officer in the case and the disclosure officer.
     { method: 'POST', route: '/api/v1/cases/{caseId}/disclosure/schedules', path: () => `/api/v1/cases/${caseId}/disclosure/schedules`, body: () => ({ schedule: 'MG6C', entries: [{ fields: { description: `Matrix item ${++n}`, location: 'Store' } }] }), expect: e(201, 403, 403, 201, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
     { method: 'GET', route: '/api/v1/cases/{caseId}/disclosure/schedules', path: () => `/api/v1/cases/${caseId}/disclosure/schedules`, expect: e(200, 403, 403, 200, 403, 404, 403, 403, 403, 403, 404, 404, 401) },
