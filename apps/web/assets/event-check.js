@@ -58,7 +58,9 @@ async function rootFromInclusion(leafIndex, treeSize, leaf, proof) {
 
 /** C2SP signed note: verifies the signature line made by the verifier key; returns the signed text's lines. */
 async function openCheckpoint(note, verifierKey) {
-  const [name, keyIdHex, keyB64] = verifierKey.split('+');
+  // <name>+<key id>+<base64 key>: the base64 may itself contain '+', so split at the first two only.
+  const [, name, keyIdHex, keyB64] = /^([^+]+)\+([0-9a-f]{8})\+(.+)$/.exec(verifierKey) ?? [];
+  if (!keyB64) throw new Error('the verifier key is malformed');
   const key = fromBase64(keyB64);
   if (key[0] !== 1 || key.length !== 33) throw new Error('the verifier key is not an Ed25519 key');
   const pub = key.slice(1);

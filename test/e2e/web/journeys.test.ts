@@ -122,6 +122,12 @@ describe('web application journeys (browser, real API)', () => {
     await checked(page, problems);
     expect(await page.locator('.govuk-error-summary').textContent()).toContain('Select why you need to see this case');
     await page.getByLabel('Supervision').check();
+    // The API judges the reason; its refusal of a stock phrase appears on the form.
+    await page.getByLabel('Your reason').fill('just checking');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await checked(page, problems);
+    expect(await page.locator('.govuk-error-summary').textContent()).toMatch(/Your reason is a stock phrase/);
+    expect(await page.locator('#text-error').textContent()).toMatch(/Your reason is a stock phrase/);
     const reason = 'Reviewing the handling of Op Lantern for the weekly supervision';
     await page.getByLabel('Your reason').fill(reason);
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -188,8 +194,9 @@ describe('web application journeys (browser, real API)', () => {
     await page.getByRole('link', { name: `Check event ${leafIndex} against the signed checkpoint` }).click();
     await page.locator('#event-check-outcome[data-verified]').waitFor();
     await checked(page, problems);
-    expect(await page.locator('#event-check-outcome').getAttribute('data-verified')).toBe('true');
     const results = await page.locator('#event-check-results li').allTextContents();
+    const outcome = await page.locator('#event-check-outcome').textContent();
+    expect({ verified: await page.locator('#event-check-outcome').getAttribute('data-verified'), outcome, results }).toEqual({ verified: 'true', outcome: expect.stringMatching(/^Verified/), results: expect.any(Array) });
     expect(results).toHaveLength(3);
     expect(results.every((r) => r.startsWith('Passed'))).toBe(true);
     expect(results.join('\n')).toMatch(/Ed25519/);
@@ -235,6 +242,27 @@ describe('web application journeys (browser, real API)', () => {
     const forged = await fetch(`${h.base}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `username=${oic.username}&password=${oic.password}`, redirect: 'manual' });
     expect(forged.status).toBe(403);
     expect(await forged.text()).toContain('This form has expired');
+  });
+
+  it('works without JavaScript: sign-in, filters, the reason form and sign-out are plain forms', async () => {
+    const context = await h.browser.newContext({ baseURL: h.base, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto('/sign-in');
+    await page.getByLabel('Username').fill(oic.username);
+    await page.getByLabel('Password', { exact: true }).fill(oic.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/cases$/);
+    await page.getByLabel('Search title, operation or URN').fill('Mill Lane');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.locator('tbody a').first().click();
+    await page.getByRole('button', { name: 'Give your reason to see the exhibits' }).click();
+    await page.getByLabel('Case review').check();
+    await page.getByLabel('Your reason').fill('Case review before the file goes to the CPS lawyer');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    expect(await page.getByRole('link', { name: 'JS/1' }).isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/sign-in\?signedOut=1$/);
+    await context.close();
   });
 
   it('shows the API\'s refusal of a sign-in as a GOV.UK error summary', async () => {
