@@ -498,7 +498,7 @@ describe('disclosure: schedules, bundles, sharing, download and offline verifica
     }
   });
 
-  it('a stored object that no longer matches its seal stops the bundle: failed, with the reason and a custody event', async () => {
+  it('a stored object that no longer matches its seal stops the bundle: failed, with the reason and a custody event, and no bundle object', async () => {
     const f = (await h.ds.query(`SELECT bucket, object_key FROM evidence_files WHERE id = $1`, [files.b.id]))[0] as { bucket: string; object_key: string };
     const corrupted = Buffer.from(files.b.data);
     corrupted[10] ^= 1;
@@ -511,6 +511,9 @@ describe('disclosure: schedules, bundles, sharing, download and offline verifica
     expect((b.failure as { code: string; reason: string }).reason).toContain(createHash('sha256').update(corrupted).digest('hex'));
     const ev = (await h.ds.query(`SELECT outcome FROM custody_events WHERE type = 'disclosure.bundle_failed' AND object_id = $1`, [r.body.id]))[0];
     expect(ev).toEqual({ outcome: 'failed' });
+    // Checked as the bytes were zipped: the half-made bundle never became an object.
+    expect(await store.head(store.buckets.working, `disclosure/${caseId}/${r.body.id as string}.zip`)).toBeUndefined();
+    expect(await store.listMultipartUploads(store.buckets.working, `disclosure/${caseId}/`)).toEqual([]);
     await store.put(f.bucket, f.object_key, files.b.data);
   });
 });
