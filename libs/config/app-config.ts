@@ -127,6 +127,11 @@ export const configSchema = z.object({
   REDIS_URL: url(['redis', 'rediss']),
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9-]+$/, { message: 'must be lower-case letters, digits or -' }).default('dems'),
   WORKER_CONCURRENCY: int(1, 64).default(2),
+  // Per-queue exceptions to WORKER_CONCURRENCY, e.g. `media=1` (a video transcode takes every core it is given).
+  WORKER_QUEUE_CONCURRENCY: z
+    .string()
+    .regex(/^$|^[a-z]+=\d{1,2}(,[a-z]+=\d{1,2})*$/, { message: 'must be queue=n pairs separated by commas, such as media=1,extraction=1' })
+    .default(''),
   // Multiplies every job's retry delay (tests shorten retries with e.g. 0.001; 1 in production).
   JOB_RETRY_DELAY_SCALE: z
     .string()

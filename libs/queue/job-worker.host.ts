@@ -7,7 +7,8 @@ import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError } from '../core/index.js';
 import { ServiceMetrics } from '../metrics/index.js';
 import { JOB_HANDLER, TerminalJobError, type JobContext, type JobHandler } from './job-handler.js';
-import { checkHandlers, JOBS, QUEUE_NAMES, type JobName } from './job-registry.js';
+import { checkHandlers, JOBS, QUEUE_NAMES, type JobName, type QueueName } from './job-registry.js';
+import { queueConcurrency } from './queue-concurrency.js';
 import { createRedis } from './redis-connection.js';
 import { heartbeatFile, HEARTBEAT_EVERY_MS, removeHeartbeat, writeHeartbeat } from './worker-heartbeat.js';
 
@@ -25,6 +26,7 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
   private readonly handlers = new Map<string, JobHandler<JobName>>();
   private readonly workers: Worker[] = [];
   private readonly running = new Map<string, AbortController>();
+  private concurrency = {} as Record<QueueName, number>;
   private connection?: Redis;
   private stopping = false;
   private heartbeat?: NodeJS.Timeout;
@@ -50,6 +52,11 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
     const problems = checkHandlers(found);
     if (problems.length) throw new WorkerStartupError(`Worker refuses to start: ${problems.join('; ')}`);
     for (const f of found) this.handlers.set(f.job, f.instance);
+    try {
+      this.concurrency = queueConcurrency(this.config.WORKER_QUEUE_CONCURRENCY, this.config.WORKER_CONCURRENCY);
+    } catch (e) {
+      throw new WorkerStartupError(`Worker refuses to start: ${(e as Error).message}`);
+    }
   }
 
   onApplicationBootstrap(): void {
@@ -58,7 +65,7 @@ export class JobWorkerHost implements OnModuleInit, OnApplicationBootstrap, OnAp
       const worker = new Worker(queue, (job) => this.pino.runInContext(() => this.run(job), { bindings: logBindings(job) }), {
         connection: this.connection,
         prefix: this.config.QUEUE_PREFIX,
-        concurrency: this.config.WORKER_CONCURRENCY,
+        concurrency: this.concurrency[queue],
         autorun: true,
       });
       worker.on('failed', (job, err) => {
