@@ -209,6 +209,8 @@ export const configSchema = z.object({
   INGEST_PARTS_IN_FLIGHT: int(1, 64).default(4),
   INGEST_STAGING_DIR: z.string().min(1).optional(),
   INGEST_LOCK_WAIT_SECONDS: int(3, 600).default(30),
+  // A tus request body that sends nothing for this long is cut (the client resumes from the stored offset).
+  INGEST_BODY_IDLE_SECONDS: int(1, 3600).default(15),
   INGEST_RETENTION_DAYS: int(1, 36500).default(3650),
   // Local bytes the worker may stage at once to verify E01 sets (segments copied to the system temp folder).
   EXTRACTION_STAGING_BUDGET_GB: int(1, 100000).default(50),

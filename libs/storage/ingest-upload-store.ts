@@ -1,7 +1,7 @@
 import { S3Store, type MetadataValue } from '@tus/s3-store';
-import { createReadStream, mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
@@ -36,10 +36,23 @@ const STAGE_READ_BYTES = 1024 * 1024;
  * half-way or a resume on another replica they are dropped, and the seal hashes the stored
  * object instead (see EvidenceSealJob). Hashing here saves a second read of multi-GB files.
  */
+/**
+ * Running digests of an upload no request has written to for this long are dropped (each holds a
+ * 1 MiB batch buffer and the hashing thread's state): the upload expired, was cancelled by the
+ * worker, or moved to another API replica. Should it come back here, the seal reads the stored
+ * object as it does after any gap.
+ */
+const RUNNING_DIGESTS_IDLE_MS = 10 * 60_000;
+
 export class IngestUploadStore extends S3Store {
   private readonly running = new Map<string, OffThreadDigests>();
+  /** When each upload's running digests were last written to. */
+  private readonly lastWrite = new Map<string, number>();
+  private readonly idleSweep: NodeJS.Timeout;
   private readonly stagingDir: string;
   private readonly finished = new Map<string, Promise<Digests | undefined>>();
+  /** Parts one request may have staged and waiting for S3 at once. */
+  private readonly partsPerRequest: number;
 
   constructor(
     settings: IngestStoreSettings,
@@ -64,9 +77,15 @@ export class IngestUploadStore extends S3Store {
         maxAttempts: 3,
       },
     });
-    this.stagingDir = settings.stagingDir || tmpdir();
-    // Staged parts are evidence bytes: a folder only this service's user can read.
-    if (settings.stagingDir) mkdirSync(settings.stagingDir, { recursive: true, mode: 0o700 });
+    this.partsPerRequest = settings.partsInFlight;
+    this.idleSweep = setInterval(() => this.dropIdle(Date.now() - RUNNING_DIGESTS_IDLE_MS), 60_000).unref();
+    // Staged parts are evidence bytes: folders only this service's user can read. Each process
+    // stages in a folder of its own, so one that was killed leaves nothing another must guess at.
+    const base = settings.stagingDir || tmpdir();
+    mkdirSync(base, { recursive: true, mode: 0o700 });
+    removeDeadStagingDirs(base);
+    this.stagingDir = path.join(base, `${STAGING_PREFIX}${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
+    mkdirSync(this.stagingDir, { recursive: true, mode: 0o700 });
   }
 
   /** Tells `listener` of every request that failed for good (metrics). */
@@ -82,11 +101,11 @@ export class IngestUploadStore extends S3Store {
   override async write(src: Readable, id: string, offset: number): Promise<number> {
     let digests = this.running.get(id);
     if (!digests || digests.size !== offset) {
-      digests?.discard();
+      this.drop(id);
       digests = offset === 0 ? new OffThreadDigests(['sha256', 'sha1', 'md5']) : undefined;
       if (digests) this.running.set(id, digests);
-      else this.running.delete(id);
     }
+    if (digests) this.lastWrite.set(id, Date.now());
     const size = (await this.getMetadata(id)).file.size;
     const body = digests ? pipeline(src, digests.tap(), () => undefined) : src;
     let newOffset: number;
@@ -101,6 +120,7 @@ export class IngestUploadStore extends S3Store {
     if (size !== undefined && newOffset === size) {
       const running = this.running.get(id);
       this.running.delete(id);
+      this.lastWrite.delete(id);
       // A broken hashed stream rejects: the seal then reads the stored object instead.
       if (running) this.finished.set(id, running.digests().catch(() => undefined));
     }
@@ -115,6 +135,12 @@ export class IngestUploadStore extends S3Store {
    * thread-pool round trips and their promises and buffers, which the ingest benchmark measured
    * as the largest CPU cost after hashing. Here incoming chunks are gathered (not copied) and
    * written with one writev per ~1 MiB, and parts are read back in 1 MiB chunks.
+   *
+   * Unlike s3-store, the shared permits (partsInFlight for the whole process) are taken only
+   * when a staged part is ready to go to S3, not when its first byte arrives: a client that
+   * trickles its bytes (or stops sending) then holds nothing another upload needs, only its own
+   * staging file. Each request keeps at most partsInFlight parts staged and waiting, so its temp
+   * space stays bounded; idle bodies are cut by the API after INGEST_BODY_IDLE_SECONDS.
    */
   protected override async uploadParts(metadata: MetadataValue, src: Readable, currentPartNumber: number, offset: number): Promise<number> {
     const size = metadata.file.size;
@@ -124,12 +150,15 @@ export class IngestUploadStore extends S3Store {
     let failed: unknown;
     let part: StagedPart | undefined;
 
+    const outstanding = new Set<Promise<void>>();
     const send = (staged: StagedPart) => {
       const partNumber = currentPartNumber++;
       offset += staged.size;
       const isFinalPart = size === offset;
       const upload = (async () => {
+        let permit: { release(): Promise<void> } | undefined;
         try {
+          permit = await this.partUploadSemaphore.acquire();
           const body = createReadStream(staged.path, { highWaterMark: STAGE_READ_BYTES });
           await new Promise<void>((resolve, reject) => {
             body.once('error', reject);
@@ -142,11 +171,13 @@ export class IngestUploadStore extends S3Store {
           throw e;
         } finally {
           await rm(staged.path, { force: true }).catch(() => undefined);
-          await staged.permit.release().catch(() => undefined);
+          await permit?.release().catch(() => undefined);
         }
       })();
       upload.catch(() => undefined); // awaited below; this only keeps it from being "unhandled" meanwhile
       uploads.push(upload);
+      outstanding.add(upload);
+      void upload.finally(() => outstanding.delete(upload)).catch(() => undefined);
     };
 
     try {
@@ -154,8 +185,12 @@ export class IngestUploadStore extends S3Store {
         if (failed) throw failed;
         let rest = chunk;
         while (rest.length > 0) {
-          // Like s3-store: a permit is taken before a part is staged, so temp space stays bounded.
-          part ??= await StagedPart.start(await this.partUploadSemaphore.acquire(), await this.uniqueTmpFileName('tus-s3-part-'));
+          if (!part) {
+            // This request's own bound on staged parts (its temp space), before another is begun.
+            while (outstanding.size >= this.partsPerRequest) await Promise.race(outstanding).catch(() => undefined);
+            if (failed) throw failed;
+            part = await StagedPart.start(await this.uniqueTmpFileName('tus-s3-part-'));
+          }
           const take = Math.min(rest.length, partSize - part.size);
           await part.add(take === rest.length ? rest : rest.subarray(0, take));
           rest = rest.subarray(take);
@@ -186,12 +221,26 @@ export class IngestUploadStore extends S3Store {
 
   /** Closes the store's S3 connections (its keep-alive sockets would hold the process open). */
   destroy(): void {
+    clearInterval(this.idleSweep);
+    for (const id of [...this.running.keys()]) this.drop(id);
     this.client.destroy();
+    rmSync(this.stagingDir, { recursive: true, force: true });
+  }
+
+  /** How many uploads have running digests in this process (tests, metrics). */
+  get runningUploads(): number {
+    return this.running.size;
+  }
+
+  /** Drops the running digests of uploads last written before `before` (epoch ms). */
+  dropIdle(before: number): void {
+    for (const [id, at] of this.lastWrite) if (at < before) this.drop(id);
   }
 
   private drop(id: string): void {
     this.running.get(id)?.discard();
     this.running.delete(id);
+    this.lastWrite.delete(id);
   }
 
   /**
@@ -224,6 +273,40 @@ export class IngestUploadStore extends S3Store {
   }
 }
 
+const STAGING_PREFIX = 'dems-ingest-';
+
+/**
+ * Removes the staging folders of processes that are gone: on this host, those whose process no
+ * longer runs (an API that was killed mid-upload left its staged parts there; the bytes that
+ * reached S3 are safe and the client resumes from them); from other hosts sharing the folder,
+ * those untouched for a day.
+ */
+export function removeDeadStagingDirs(base: string, now = Date.now()): string[] {
+  const removed: string[] = [];
+  const host = hostname();
+  for (const name of readdirSync(base)) {
+    if (!name.startsWith(STAGING_PREFIX)) continue;
+    const dir = path.join(base, name);
+    const m = /^(.*)-(\d+)-[0-9a-f]{8}$/.exec(name.slice(STAGING_PREFIX.length));
+    let dead: boolean;
+    if (m && m[1] === host) dead = Number(m[2]) !== process.pid && !processRuns(Number(m[2]));
+    else dead = now - statSync(dir).mtimeMs > 24 * 3600_000;
+    if (!dead) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** One part being staged in a temp file: chunks are gathered and written together. */
 class StagedPart {
   size = 0;
@@ -232,18 +315,12 @@ class StagedPart {
   private written = 0;
 
   private constructor(
-    readonly permit: { release(): Promise<void> },
     readonly path: string,
     private readonly file: FileHandle,
   ) {}
 
-  static async start(permit: { release(): Promise<void> }, path: string): Promise<StagedPart> {
-    try {
-      return new StagedPart(permit, path, await open(path, 'w'));
-    } catch (e) {
-      await permit.release().catch(() => undefined);
-      throw e;
-    }
+  static async start(path: string): Promise<StagedPart> {
+    return new StagedPart(path, await open(path, 'w'));
   }
 
   /** Takes a chunk (kept, not copied, until written); writes when about 1 MiB has gathered. */
@@ -260,11 +337,10 @@ class StagedPart {
     await this.file.close();
   }
 
-  /** Closes and removes the file, and gives the permit back (the request failed). */
+  /** Closes and removes the file (the request failed). */
   async abandon(): Promise<void> {
     await this.file.close().catch(() => undefined);
     await rm(this.path, { force: true }).catch(() => undefined);
-    await this.permit.release().catch(() => undefined);
   }
 
   private async flush(): Promise<void> {

@@ -110,12 +110,14 @@ export class TusUploadServer implements OnApplicationShutdown {
   readonly server: Server;
   readonly locker: RedisUploadLocker;
   private readonly lastProgress = new Map<string, number>();
+  private readonly idleBodySeconds: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(EvidenceFilesService) private readonly files: EvidenceFilesService,
     @Inject(ServiceMetrics) private readonly metrics: ServiceMetrics,
   ) {
+    this.idleBodySeconds = config.INGEST_BODY_IDLE_SECONDS;
     this.store = createIngestUploadStore(config, {
       onProgress: (id, offset, written) => {
         this.metrics.uploadBytes.inc(written);
@@ -194,8 +196,32 @@ export class TusUploadServer implements OnApplicationShutdown {
     if (req.headers['content-type'] === 'application/offset+octet-stream') {
       this.metrics.uploadsActive.inc();
       res.once('close', () => this.metrics.uploadsActive.dec());
+      this.cutIdleBody(req);
     }
     return this.caller.run(caller, () => this.server.handle(req, res));
+  }
+
+  /**
+   * A body that stops arriving is cut after INGEST_BODY_IDLE_SECONDS (Node's own request timeout
+   * is 5 minutes): the bytes that arrived are stored (whole parts, the rest as the upload's
+   * incomplete part) and the request ends, so a tus
+   * client resumes from the offset HEAD reports. Only the body is timed: once it has all
+   * arrived, finishing the upload in S3 may take as long as it takes.
+   */
+  private cutIdleBody(req: IncomingMessage): void {
+    const socket = req.socket;
+    const onIdle = () => {
+      this.logger.warn({ idleSeconds: this.idleBodySeconds }, 'upload body idle: request cut, the client may resume');
+      req.destroy(new AppError('UPLOAD_BODY_IDLE', `No bytes arrived for ${this.idleBodySeconds} s`, 408));
+    };
+    socket.setTimeout(this.idleBodySeconds * 1000);
+    socket.on('timeout', onIdle);
+    const stop = () => {
+      socket.setTimeout(0);
+      socket.off('timeout', onIdle);
+    };
+    req.once('end', stop);
+    req.once('close', stop);
   }
 
   /** tus discovery (OPTIONS): versions, extensions and the largest size, for anyone; no CORS either. */
