@@ -12,7 +12,7 @@ import type { ExtractionExportView, ExtractionNoteView, ExtractionView, Extracti
 import { canonicalize } from '../../libs/ledger/index.js';
 import { hashStoredObject, ObjectStore } from '../../libs/storage/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
-import { CLI, cliOptions, ownerUrlFor } from '../support/test-env.js';
+import { CLI, cliOptions, testConfig } from '../support/test-env.js';
 import { tusUpload, uploadIdOf } from '../support/tus.js';
 import { buildUfdr, type UfdrFile } from '../integration/extraction/zip-fixtures.js';
 
@@ -96,7 +96,8 @@ describe('extractions: analyst workflow and artefact export (real API, worker, P
     );
   /** As the schema owner: powers the service lacks (the append-only triggers bind even the owner; tampering with the inventory). */
   const asOwner = async (sql: string, params: unknown[]) => {
-    const c = new pg.Client({ connectionString: ownerUrlFor(h.config.DATABASE_URL) });
+    // DATABASE_OWNER_URL where the service connects as a login role of its own (it names this database), else the service's URL is the owner's.
+    const c = new pg.Client({ connectionString: (testConfig() as { DATABASE_OWNER_URL?: string }).DATABASE_OWNER_URL ?? h.config.DATABASE_URL });
     await c.connect();
     try {
       return (await c.query(sql, params)).rows;
