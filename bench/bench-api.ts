@@ -1,25 +1,50 @@
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './harness.js';
 
 const API_MAIN = fileURLToPath(new URL('../apps/api/main.js', import.meta.url));
+const WEB_MAIN = fileURLToPath(new URL('../apps/web/main.js', import.meta.url));
 
-/** The API in a process of its own on a random port, ready; stop() ends it. */
-export async function startBenchApi(): Promise<{ base: string; stop(): void }> {
-  const port = 39000 + Math.floor(Math.random() * 1000);
-  const api = spawn(process.execPath, [API_MAIN], { env: { ...process.env, API_PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+/** A compiled entry point in a process of its own on a random port, once `readyPath` answers; stop() ends it. */
+async function startChild(main: string, env: Record<string, string>, port: number, readyPath: string, what: string): Promise<{ base: string; stop(): void }> {
+  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
-  const stop = () => void api.kill('SIGTERM');
+  const stop = () => void child.kill('SIGTERM');
   for (let i = 0; ; i++) {
     if (i > 100) {
       stop();
-      throw new Error('API did not start');
+      throw new Error(`${what} did not start`);
     }
-    if (await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) break;
+    if (await fetch(base + readyPath).then((r) => r.ok, () => false)) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   return { base, stop };
+}
+
+/** The API in a process of its own on a random port, ready; stop() ends it. */
+export function startBenchApi(): Promise<{ base: string; stop(): void }> {
+  const port = 39000 + Math.floor(Math.random() * 1000);
+  return startChild(API_MAIN, { API_PORT: String(port), LOG_LEVEL: 'warn' }, port, '/health/ready', 'API');
+}
+
+/** The web application in a process of its own, in front of the API at apiBase; stop() ends it. */
+export function startBenchWeb(apiBase: string): Promise<{ base: string; stop(): void }> {
+  const port = 38000 + Math.floor(Math.random() * 1000);
+  const env = { WEB_PORT: String(port), WEB_API_URL: apiBase, WEB_SESSION_SECRET: randomBytes(32).toString('base64url'), LOG_LEVEL: 'silent' };
+  return startChild(WEB_MAIN, env, port, '/health/live', 'the web application');
+}
+
+/** Signs in through the web application's form (with its CSRF token); returns the session cookie. */
+export async function signInToWeb(base: string, username: string, password: string): Promise<string> {
+  const form = await fetch(`${base}/sign-in`);
+  const cookie = (form.headers.get('set-cookie') ?? '').split(';')[0];
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
+  const body = new URLSearchParams({ _csrf: csrf, username, password, returnTo: '/cases' });
+  const res = await fetch(`${base}/sign-in`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body, redirect: 'manual' });
+  if (res.status !== 303) throw new Error(`web sign-in answered ${res.status}`);
+  return (res.headers.get('set-cookie') ?? '').split(';')[0];
 }
 
 export async function signIn(base: string, username: string, password: string): Promise<string> {

@@ -2,7 +2,7 @@ import { loadConfig } from '../libs/config/index.js';
 import { recordCustodyEvent } from '../libs/custody/index.js';
 import { createDataSource, runMigrations } from '../libs/database/index.js';
 import { IdentityService } from '../libs/identity/index.js';
-import { loadPath, signIn, startBenchApi } from './bench-api.js';
+import { loadPath, signIn, signInToWeb, startBenchApi, startBenchWeb } from './bench-api.js';
 import type { Benchmark, Figure } from './harness.js';
 
 /**
@@ -10,7 +10,9 @@ import type { Benchmark, Figure } from './harness.js';
  * of 50, and a text search) for a user who is a member of every case, under concurrent load from
  * autocannon against the API running as its own process. Baseline: `GET /health/live` on the same
  * server with the same load (the framework's floor), so the ratio is what our query, access
- * check and s.62 logging add.
+ * check and s.62 logging add. Then the web application's "My cases" page (HTML, 25 cases, through
+ * the API) against the API's JSON for the same page: what server rendering adds (issue #16:
+ * render time at most 1.5 times the JSON's).
  */
 export const caseList: Benchmark = {
   name: 'case-list',
@@ -71,7 +73,24 @@ export const caseList: Benchmark = {
       const list = await load('/api/v1/cases?limit=50');
       const search = await load('/api/v1/cases?limit=50&q=burglary');
       const fig = (name: string, ours: number, base: number): Figure => ({ figure: name, unit: 'ms', ours, baseline: base, ratio: base / Math.max(ours, 0.001) });
+
+      const web = await startBenchWeb(base);
+      const stopApi = stop;
+      stop = () => {
+        web.stop();
+        stopApi();
+      };
+      const cookie = await signInToWeb(web.base, 'bench-investigator', password);
+      // The page the web application shows first: 25 cases, last changed first.
+      const json = await load('/api/v1/cases?limit=25&sort=updatedAt&order=desc');
+      const html = await loadPath(ctx, `${web.base}/cases`, { connections, seconds, headers: { cookie } });
+      const page = (name: string, ours: number, base: number): Figure => {
+        const ratio = ours / Math.max(base, 0.001);
+        return { figure: name, unit: 'ms', ours, baseline: base, ratio, target: 'ratio <= 1.5', pass: ratio <= 1.5 };
+      };
       return [
+        page(`web case list page p50 vs the API's JSON (${cases} cases)`, html.latency.p50, json.latency.p50),
+        page(`web case list page p99 vs the API's JSON (${cases} cases)`, html.latency.p99, json.latency.p99),
         fig(`case list p50 (${cases} cases, ${connections} conns)`, list.latency.p50, floor.latency.p50),
         fig(`case list p99 (${cases} cases, ${connections} conns)`, list.latency.p99, floor.latency.p99),
         fig('case search p50', search.latency.p50, floor.latency.p50),

@@ -37,7 +37,8 @@ export async function createWeb(config: WebConfig): Promise<NestExpressApplicati
   app.use(webSession(config, app.get<Redis>(WEB_REDIS)));
   app.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
   app.use(...csrfProtection());
-  configureViews(express, TEMPLATES_DIR, config.NODE_ENV !== 'production');
+  // Templates are read again on each render only in development (edit and reload); compiled once otherwise.
+  configureViews(express, TEMPLATES_DIR, config.NODE_ENV === 'development');
   app.useGlobalFilters(new HtmlExceptionFilter());
   await initOrClose(app);
   return app;
