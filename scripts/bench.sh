@@ -16,7 +16,9 @@ say "build"; npm run --silent build
 node dist/apps/cli/main.js admin init-secrets --dotenv .local/bench-secrets.env --origin bench.local/ledger >/dev/null
 load_env .local/bench-secrets.env
 ensure_services
-# A database of its own, seeded by the benchmarks that need data (kept between runs).
-export DATABASE_URL="${DATABASE_URL%/*}/dems_bench"
+# A database of its own, seeded by the benchmarks that need data (kept between runs). The
+# benchmarks create and migrate databases, so they connect as the owner.
+export DATABASE_URL="${DATABASE_OWNER_URL%/*}/dems_bench"
+unset DATABASE_OWNER_URL
 ensure_database
 node --expose-gc dist/bench/run.js "$@"

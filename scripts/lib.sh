@@ -104,8 +104,10 @@ load_env() { # file
 ensure_services() {
   if docker_engine; then
     say "Docker engine found: starting postgres, redis and minio with docker compose"
+    export DEMS_API_DB_PASSWORD="${DEMS_API_DB_PASSWORD:-dems-api-dev}"
     docker compose -f docker/compose.yaml up -d --wait postgres redis minio minio-init
-    export DATABASE_URL="postgres://dems:dems@127.0.0.1:${DEMS_PG_PORT:-15432}/${DEMS_DB_NAME:-dems}"
+    export DATABASE_OWNER_URL="postgres://dems:dems@127.0.0.1:${DEMS_PG_PORT:-15432}/${DEMS_DB_NAME:-dems}"
+    export DATABASE_URL="postgres://dems_api:${DEMS_API_DB_PASSWORD}@127.0.0.1:${DEMS_PG_PORT:-15432}/${DEMS_DB_NAME:-dems}"
     export REDIS_URL="redis://127.0.0.1:${DEMS_REDIS_PORT:-16379}"
     export S3_ENDPOINT="http://127.0.0.1:${DEMS_MINIO_PORT:-19000}" S3_ACCESS_KEY_ID=dems S3_SECRET_ACCESS_KEY=dems-dev-secret
     return
@@ -138,11 +140,12 @@ ensure_services() {
   fi
 }
 
-# Creates the database named in DATABASE_URL if it does not exist (fresh=1: drop it first).
+# Creates, as the owner, the database named in DATABASE_OWNER_URL (else DATABASE_URL) if it does
+# not exist (fresh=1: drop it first).
 ensure_database() { # [fresh]
-  local name admin
-  name=$(node -e 'console.log(new URL(process.argv[1]).pathname.slice(1))' "$DATABASE_URL")
-  admin=$(node -e 'const u=new URL(process.argv[1]); u.pathname="/postgres"; console.log(u.toString())' "$DATABASE_URL")
+  local name admin owner="${DATABASE_OWNER_URL:-$DATABASE_URL}"
+  name=$(node -e 'console.log(new URL(process.argv[1]).pathname.slice(1))' "$owner")
+  admin=$(node -e 'const u=new URL(process.argv[1]); u.pathname="/postgres"; console.log(u.toString())' "$owner")
   [[ "$name" =~ ^[a-z_][a-z0-9_]*$ ]] || die "database name '$name' in DATABASE_URL must be lower-case letters, digits and _"
   if [ "${1:-}" = fresh ]; then psql -q "$admin" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null; fi
   if [ -z "$(psql -tA "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then

@@ -38,8 +38,15 @@ elif [ "${CI:-}" = true ]; then
 else
   say "moto_server not available: the Object Lock suites (write-once originals and checkpoints) are SKIPPED"
 fi
-export DATABASE_URL="${DATABASE_URL%/*}/dems_$TEST_ID"
+# Migrations run as the owner; the API, worker and tests connect, as in production, as a login
+# role in dems_app that `dems admin migrate` creates: one per test id, since roles are server-wide
+# and two runs must not create the same one at once.
+export DATABASE_OWNER_URL="${DATABASE_OWNER_URL%/*}/dems_$TEST_ID"
+DATABASE_URL=$(node -e 'const u = new URL(process.argv[1]); u.username = process.argv[2]; u.pathname = process.argv[3]; console.log(u.toString())' \
+  "$DATABASE_URL" "dems_api_$TEST_ID" "/dems_$TEST_ID")
+export DATABASE_URL
 ensure_database fresh
+node dist/apps/cli/main.js admin migrate | sed 's/^/    /'
 redis-cli -u "$REDIS_URL" --scan --pattern "dems-$TEST_ID:*" | xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
 
 if [ -z "$QUICK" ]; then

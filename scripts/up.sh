@@ -16,10 +16,21 @@ say "building"
 npm run --silent build
 # This installation's own token and ledger signing secrets (never the published examples).
 node dist/apps/cli/main.js admin init-secrets --dotenv .env | sed 's/^/    /'
+# An .env from before the API and worker had a database role of their own: its one URL stays the
+# owner's (migrations) and DATABASE_URL becomes dems_api's, which `dems admin migrate` creates.
+if grep -q '^DATABASE_URL=' .env && ! grep -q '^DATABASE_OWNER_URL=' .env; then
+  node -e '
+    const fs = require("node:fs");
+    const text = fs.readFileSync(".env", "utf8");
+    const owner = /^DATABASE_URL=(.*)$/m.exec(text)[1].trim();
+    const app = Object.assign(new URL(owner), { username: "dems_api", password: "" });
+    fs.writeFileSync(".env", text.replace(/^DATABASE_URL=.*$/m, () => `DATABASE_URL=${app}\nDATABASE_OWNER_URL=${owner}`), { mode: 0o600 });'
+  say "the API and worker now connect as dems_api (DATABASE_URL); migrations as the owner (DATABASE_OWNER_URL, your old DATABASE_URL)"
+fi
 load_env .env
 ensure_services
 ensure_database
-say "applying migrations"
+say "applying migrations (as the owner) and setting up the API's database role"
 node dist/apps/cli/main.js admin migrate
 admin_msg=$(node dist/apps/cli/main.js admin create-admin)
 

@@ -3,10 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isPublishedSecret, loadCliConfig, loadConfig } from '../../libs/config/index.js';
 import { generateSignerKey, verifierKeyFromSigner } from '../../libs/ledger/index.js';
-import { createDataSource, pendingMigrations, runMigrations } from '../../libs/database/index.js';
+import { createDataSource, ensureAppLoginRole, pendingMigrations, runMigrations, type AppLoginOutcome } from '../../libs/database/index.js';
 import { IdentityService } from '../../libs/identity/index.js';
 import { checkHeartbeat, heartbeatFile, QueueService } from '../../libs/queue/index.js';
 import { jsonText, printJson, printTable, say } from './output.js';
+
+const APP_LOGIN_MESSAGES: Record<AppLoginOutcome, string> = {
+  created: "DATABASE_URL's role: created as a login role in dems_app",
+  granted: "DATABASE_URL's role: made a member of dems_app",
+  ready: "DATABASE_URL's role: a login role in dems_app",
+  'is-owner': 'warning: DATABASE_URL connects as the owner, so the database guards do not bind the service; set DATABASE_OWNER_URL and give DATABASE_URL a login role of its own',
+};
 
 /** Admin tasks run next to the database (deployment, first run); they read the service config. */
 export function registerAdminCommands(program: Command): void {
@@ -14,10 +21,11 @@ export function registerAdminCommands(program: Command): void {
 
   admin
     .command('migrate')
-    .description('apply pending database migrations')
+    .description("apply pending database migrations as the owner (DATABASE_OWNER_URL, else DATABASE_URL), then make DATABASE_URL's user a login role in dems_app")
     .option('--check', 'only list pending migrations; exit 1 if any')
     .action(async (opts: { check?: boolean }) => {
-      const ds = createDataSource(loadConfig());
+      const config = loadConfig();
+      const ds = createDataSource({ ...config, DATABASE_URL: config.DATABASE_OWNER_URL ?? config.DATABASE_URL });
       await ds.initialize();
       try {
         if (opts.check) {
@@ -28,6 +36,8 @@ export function registerAdminCommands(program: Command): void {
         }
         const applied = await runMigrations(ds);
         console.log(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema is current; nothing to apply');
+        const login = await ensureAppLoginRole(ds, config.DATABASE_URL);
+        (login === 'is-owner' ? console.error : console.log)(APP_LOGIN_MESSAGES[login]);
       } finally {
         await ds.destroy();
       }

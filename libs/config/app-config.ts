@@ -121,7 +121,10 @@ export const configSchema = z.object({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   METRICS_TOKEN: z.string().min(32, { message: 'must be at least 32 characters (a random secret Prometheus sends as a bearer token)' }).optional(),
 
+  // API and worker connect as a login role in dems_app (least privilege); migrations as the
+  // schema owner (DATABASE_OWNER_URL, read by `dems admin migrate` only; unset: DATABASE_URL).
   DATABASE_URL: url(['postgres', 'postgresql']),
+  DATABASE_OWNER_URL: url(['postgres', 'postgresql']).optional(),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
 
   REDIS_URL: url(['redis', 'rediss']),

@@ -56,10 +56,12 @@ export class FixityService {
 
   /** Records an object the service stored, with the SHA-256 computed over the stored bytes. */
   async register(q: Queryable, o: { bucket: string; key: string; kind: StoredObjectKind; caseId?: string | null; size: number; sha256: string }): Promise<string> {
+    // Registering a key again returns its row unchanged: a no-op update of a fixity column (the
+    // only columns the application role may update) makes RETURNING give the existing id.
     const row = await one<{ id: string }>(
       q,
       `INSERT INTO stored_objects (bucket, object_key, kind, case_id, size, sha256) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (bucket, object_key) DO UPDATE SET bucket = EXCLUDED.bucket RETURNING id`,
+       ON CONFLICT (bucket, object_key) DO UPDATE SET last_fixity_at = stored_objects.last_fixity_at RETURNING id`,
       [o.bucket, o.key, o.kind, o.caseId ?? null, o.size, o.sha256],
     );
     return row!.id;

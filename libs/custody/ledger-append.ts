@@ -57,8 +57,7 @@ export async function ledgerSize(q: Queryable): Promise<number> {
  * and every round trip inside it limits the append rate of the whole service.
  */
 export async function appendLedgerEvent(tx: Queryable, input: LedgerRowInput, existing?: { id: string; occurredAt: string; seq?: string }): Promise<{ seq: string; id: string; leafIndex: number; hash: Buffer }> {
-  // The flag tells the database's deferred check that this transaction recorded its event.
-  await tx.query(`SELECT pg_advisory_xact_lock($1), set_config('dems.custody_event_recorded', 'on', true)`, [LEDGER_LOCK_KEY]);
+  await tx.query(`SELECT pg_advisory_xact_lock($1)`, [LEDGER_LOCK_KEY]);
   const head = await one<{ tail: string | null; prev: Buffer | null }>(
     tx,
     `SELECT (SELECT leaf_index FROM custody_events WHERE leaf_index IS NOT NULL ORDER BY leaf_index DESC LIMIT 1) AS tail,

@@ -1,7 +1,8 @@
 import { Global, Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
-import { DependencyUnavailableError } from '../core/index.js';
+import { AppError, DependencyUnavailableError } from '../core/index.js';
+import { APP_GROUP_ROLE, connectsWithLeastPrivilege } from './app-login-role.js';
 import { ServiceMetrics } from '../metrics/index.js';
 import { assertSchemaCurrent, createDataSource } from './data-source.js';
 
@@ -25,12 +26,25 @@ import { assertSchemaCurrent, createDataSource } from './data-source.js';
   exports: [DataSource],
 })
 export class DatabaseModule implements OnModuleInit, OnApplicationShutdown {
-  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
-  /** API and worker refuse to start on a database with pending migrations. */
+  /**
+   * API and worker refuse to start on a database with pending migrations and, in production,
+   * as a role the database's guards do not bind (the owner or a superuser).
+   */
   async onModuleInit(): Promise<void> {
     try {
       await assertSchemaCurrent(this.ds);
+      if (this.config.NODE_ENV === 'production' && !(await connectsWithLeastPrivilege(this.ds))) {
+        throw new AppError(
+          'DATABASE_ROLE_TOO_POWERFUL',
+          `DATABASE_URL must connect as a login role in ${APP_GROUP_ROLE} that neither owns the tables nor is a superuser (\`dems admin migrate\` with DATABASE_OWNER_URL creates it)`,
+          500,
+        );
+      }
     } catch (e) {
       // Nest gives no handle to close a context whose start failed: release the pool here.
       await this.ds.destroy();

@@ -226,9 +226,11 @@ describe('cases, exhibits, sign-in and the s.62 log (real PostgreSQL)', () => {
       expect(row.title).not.toBe('changed behind the ledger');
     });
 
-    it('is append-only in the database', async () => {
-      await expect(h.ds.query(`UPDATE custody_events SET type = 'tampered' WHERE case_id = $1`, [caseId])).rejects.toThrow(/append-only: UPDATE refused/);
-      await expect(h.ds.query(`DELETE FROM custody_events WHERE case_id = $1`, [caseId])).rejects.toThrow(/append-only: DELETE refused/);
+    it('is append-only in the database: the service may not change it, and a trigger refuses even the owner', async () => {
+      await expect(h.ds.query(`UPDATE custody_events SET type = 'tampered' WHERE case_id = $1`, [caseId])).rejects.toThrow(/permission denied for table custody_events/);
+      await expect(h.ds.query(`DELETE FROM custody_events WHERE case_id = $1`, [caseId])).rejects.toThrow(/permission denied for table custody_events/);
+      await expect(h.owner.query(`UPDATE custody_events SET type = 'tampered' WHERE case_id = $1`, [caseId])).rejects.toThrow(/append-only: UPDATE refused/);
+      await expect(h.owner.query(`DELETE FROM custody_events WHERE case_id = $1`, [caseId])).rejects.toThrow(/append-only: DELETE refused/);
     });
 
     it('lets auditors query by case, user and period, and export CSV', async () => {

@@ -6,7 +6,7 @@ import { createApi } from '../../apps/api/bootstrap.js';
 import type { AppConfig } from '../../libs/config/index.js';
 import { createDataSource, runMigrations } from '../../libs/database/index.js';
 import { UsersService, type Role } from '../../libs/identity/index.js';
-import { testConfig } from './test-env.js';
+import { ownerUrlFor, testConfig } from './test-env.js';
 
 export interface TestUser {
   id: string;
@@ -16,20 +16,27 @@ export interface TestUser {
   token: string;
 }
 
-/** A running API on a random port against the real services, with helpers to act as users. */
+/**
+ * A running API on a random port against the real services, with helpers to act as users. `ds`
+ * connects as the API does (the login role in dems_app); `owner` as the schema owner, for the
+ * migrations and for tests that must do what the service cannot (tampering behind its back).
+ */
 export class ApiHarness {
   app!: INestApplication;
   base!: string;
   ds!: DataSource;
+  owner!: DataSource;
   config!: AppConfig;
   private readonly suffix = randomBytes(3).toString('hex');
 
   /** `port` 0 picks a free one; a test that must know its URL before start (OIDC redirect) passes one. */
   async start(overrides: Partial<AppConfig> = {}, port = 0): Promise<this> {
     this.config = testConfig(overrides);
+    this.owner = createDataSource({ DATABASE_URL: overrides.DATABASE_OWNER_URL ?? ownerUrlFor(this.config.DATABASE_URL), DATABASE_POOL_SIZE: 2 });
+    await this.owner.initialize();
+    await runMigrations(this.owner);
     this.ds = createDataSource(this.config);
     await this.ds.initialize();
-    await runMigrations(this.ds);
     this.app = await createApi(this.config, { shutdownHooks: false });
     await this.app.listen(port, '127.0.0.1');
     this.base = `http://127.0.0.1:${(this.app.getHttpServer().address() as AddressInfo).port}`;
@@ -39,6 +46,7 @@ export class ApiHarness {
   async stop(): Promise<void> {
     await this.app?.close();
     await this.ds?.destroy();
+    await this.owner?.destroy();
   }
 
   /** Creates a user directly (as an administrator would) and signs in over HTTP. */

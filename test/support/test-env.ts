@@ -13,11 +13,28 @@ export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   return { ...loadConfig(), LOG_LEVEL: 'silent', ...overrides };
 }
 
-/** A new, empty PostgreSQL database for one test file; drop() removes it. */
-export async function createScratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+/**
+ * The schema owner's URL for the database `appUrl` names: DATABASE_OWNER_URL (set by
+ * scripts/test.sh; the service's login role cannot migrate) pointed at that database. Without
+ * one, the app URL itself.
+ */
+export function ownerUrlFor(appUrl: string): string {
+  const owner = testConfig().DATABASE_OWNER_URL;
+  if (!owner) return appUrl;
+  const url = new URL(owner);
+  url.pathname = new URL(appUrl).pathname;
+  return url.toString();
+}
+
+/**
+ * A new, empty PostgreSQL database for one test file, created by the owner: `url` connects as the
+ * service's login role (as the API and worker do), `ownerUrl` as the owner (migrations, and tests
+ * that need powers the service lacks); drop() removes it.
+ */
+export async function createScratchDatabase(): Promise<{ url: string; ownerUrl: string; drop: () => Promise<void> }> {
   const base = new URL(testConfig().DATABASE_URL);
   const name = `dems_scratch_${randomBytes(4).toString('hex')}`;
-  const admin = new URL(base);
+  const admin = new URL(ownerUrlFor(base.toString()));
   admin.pathname = '/postgres';
   const run = async (sql: string) => {
     const c = new pg.Client({ connectionString: admin.toString() });
@@ -31,7 +48,7 @@ export async function createScratchDatabase(): Promise<{ url: string; drop: () =
   await run(`CREATE DATABASE ${name}`);
   const url = new URL(base);
   url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return { url: url.toString(), ownerUrl: ownerUrlFor(url.toString()), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /**

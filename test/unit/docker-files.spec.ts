@@ -28,6 +28,7 @@ const compose = parse(readFileSync('docker/compose.yaml', 'utf8'), { merge: true
 const OPERATOR_SET: Record<string, string> = {
   AUTH_JWT_SECRET: randomBytes(32).toString('base64url'),
   LEDGER_SIGNING_KEY: generateSignerKey('compose.test/ledger'),
+  DEMS_API_DB_PASSWORD: randomBytes(18).toString('hex'),
   METRICS_TOKEN: randomBytes(32).toString('base64url'),
 };
 
@@ -81,6 +82,20 @@ describe('docker/compose.yaml', () => {
       expect(text).not.toMatch(new RegExp(`\\$\\{${name}:?-`));
     }
     expect(text.split(/\s+/).filter((word) => isPublishedSecret(word.replace(/^\$\{[A-Z_]+:-|\}$/g, '')))).toEqual([]);
+  });
+
+  it('runs api and worker as the login role in dems_app, and only migrate as the owner', () => {
+    const owner = compose.services.postgres.environment?.POSTGRES_USER;
+    for (const name of ['api', 'worker']) {
+      const env = resolve(compose.services[name].environment ?? {});
+      expect(new URL(env.DATABASE_URL).username).toBe('dems_api');
+      expect(new URL(env.DATABASE_URL).password).toBe(OPERATOR_SET.DEMS_API_DB_PASSWORD);
+      expect(env.DATABASE_OWNER_URL).toBeUndefined();
+    }
+    const migrate = resolve(compose.services.migrate.environment ?? {});
+    expect(new URL(migrate.DATABASE_OWNER_URL).username).toBe(owner);
+    expect(new URL(migrate.DATABASE_URL).username).toBe('dems_api');
+    expect(readFileSync('docker/compose.yaml', 'utf8')).toMatch(/\$\{DEMS_API_DB_PASSWORD:\?[^}]+\}/);
   });
 
   it('keeps the OpenAPI UI off unless the operator turns it on, and says so in .env.example and the schema alike', () => {

@@ -18,11 +18,14 @@ export class AppRole1763900600000 implements MigrationInterface {
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dems_app') THEN
           CREATE ROLE dems_app NOLOGIN;
         END IF;
-      EXCEPTION WHEN insufficient_privilege THEN
-        RAISE NOTICE 'cannot create role dems_app (no CREATEROLE): create it once as an administrator and rerun';
+      EXCEPTION
+        -- Another database's migration created it at the same moment.
+        WHEN duplicate_object OR unique_violation THEN NULL;
+        -- Fail, so the migration is not recorded as applied without the role and its grants.
+        WHEN insufficient_privilege THEN
+          RAISE EXCEPTION 'cannot create role dems_app: the migrating role lacks CREATEROLE'
+            USING ERRCODE = 'insufficient_privilege', HINT = 'an administrator runs CREATE ROLE dems_app NOLOGIN once, then migrate again';
       END $$`);
-    const exists = (await q.query(`SELECT 1 FROM pg_roles WHERE rolname = 'dems_app'`)).length > 0;
-    if (!exists) return;
     await q.query(`GRANT USAGE ON SCHEMA public TO dems_app`);
     await q.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO dems_app`);
     await q.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO dems_app`);

@@ -22,7 +22,7 @@ describe('migrations on a fresh PostgreSQL database', () => {
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    ds = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    ds = createDataSource({ DATABASE_URL: scratch.ownerUrl, DATABASE_POOL_SIZE: 2 });
     await ds.initialize();
   });
   afterAll(async () => {
@@ -41,7 +41,7 @@ describe('migrations on a fresh PostgreSQL database', () => {
   });
 
   it('`dems admin migrate --check` exits 1 and names what is pending', async () => {
-    const err = (await run('node', [CLI, 'admin', 'migrate', '--check'], cliOptions({ ...testConfig(), DATABASE_URL: scratch.url })).catch((e) => e)) as { code: number; stdout: string };
+    const err = (await run('node', [CLI, 'admin', 'migrate', '--check'], cliOptions({ ...testConfig(), DATABASE_URL: scratch.url, DATABASE_OWNER_URL: scratch.ownerUrl })).catch((e) => e)) as { code: number; stdout: string };
     expect(err.code).toBe(1);
     expect(err.stdout).toMatch(/^pending: CreateUsers/);
   });
@@ -90,7 +90,7 @@ describe('migrations on a fresh PostgreSQL database', () => {
 describe('the ledger migration on a database that already has custody events', () => {
   it('chains and logs them in their original order, and the ledger then verifies', async () => {
     const scratch = await createScratchDatabase();
-    const before = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    const before = createDataSource({ DATABASE_URL: scratch.ownerUrl, DATABASE_POOL_SIZE: 2 });
     // Only the migrations from before the ledger existed.
     (before.options as { migrations: unknown[] }).migrations = MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name.startsWith('CustodyLedger')));
     await before.initialize();
@@ -105,7 +105,7 @@ describe('the ledger migration on a database that already has custody events', (
     } finally {
       await before.destroy();
     }
-    const ds = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    const ds = createDataSource({ DATABASE_URL: scratch.ownerUrl, DATABASE_POOL_SIZE: 2 });
     await ds.initialize();
     try {
       await runMigrations(ds);
@@ -124,7 +124,7 @@ describe('the ledger migration on a database that already has custody events', (
 describe('the migration that stores each event\'s hashed bytes', () => {
   it('recovers the exact bytes of an event hashed with an upper-case id (the old bug), and the ledger then verifies', async () => {
     const scratch = await createScratchDatabase();
-    const before = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    const before = createDataSource({ DATABASE_URL: scratch.ownerUrl, DATABASE_POOL_SIZE: 2 });
     (before.options as { migrations: unknown[] }).migrations = MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name.startsWith('LedgerEventBytes')));
     await before.initialize();
     let caseId = '';
@@ -154,7 +154,7 @@ describe('the migration that stores each event\'s hashed bytes', () => {
     } finally {
       await before.destroy();
     }
-    const ds = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    const ds = createDataSource({ DATABASE_URL: scratch.ownerUrl, DATABASE_POOL_SIZE: 2 });
     await ds.initialize();
     try {
       await runMigrations(ds);
@@ -175,7 +175,7 @@ describe('the migration that stores each event\'s hashed bytes', () => {
 describe('the dems_app role the service runs as', () => {
   it('reads and writes ordinary tables but can only append to the custody log, and cannot disable its guards', async () => {
     const scratch = await createScratchDatabase();
-    const owner = createDataSource({ DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: 2 });
+    const owner = createDataSource({ DATABASE_URL: scratch.ownerUrl, DATABASE_POOL_SIZE: 2 });
     await owner.initialize();
     const login = `dems_app_test_${Date.now().toString(36)}`;
     let app: pg.Client | undefined;
@@ -188,10 +188,7 @@ describe('the dems_app role the service runs as', () => {
       await app.connect();
       await app.query(`INSERT INTO users (username, display_name, role) VALUES ('app-made', 'x', 'investigator')`);
       await app.query(`UPDATE users SET display_name = 'y' WHERE username = 'app-made'`);
-      await app.query(`BEGIN`);
-      await app.query(`SELECT set_config('dems.custody_event_recorded', 'on', true)`);
       await app.query(`INSERT INTO custody_events (type, s62_operation, outcome, prev_hash, hash, leaf_index, canonical) VALUES ('t', 'consultation', 'success', '\\x00', '\\x00', 0, '\\x00')`);
-      await app.query(`COMMIT`);
       await expect(app.query(`UPDATE custody_events SET type = 'x'`)).rejects.toThrow(/permission denied/);
       await expect(app.query(`DELETE FROM ledger_nodes`)).rejects.toThrow(/permission denied/);
       await expect(app.query(`ALTER TABLE custody_events DISABLE TRIGGER USER`)).rejects.toThrow(/must be owner/);
@@ -200,7 +197,7 @@ describe('the dems_app role the service runs as', () => {
       await app?.end();
       await owner.destroy();
       await scratch.drop();
-      const admin = new URL(scratch.url);
+      const admin = new URL(scratch.ownerUrl);
       admin.pathname = '/postgres';
       const c = new pg.Client({ connectionString: admin.toString() });
       await c.connect();

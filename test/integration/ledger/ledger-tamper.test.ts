@@ -48,11 +48,11 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
   };
   const superuser = async (sql: string, params: unknown[] = []) => {
     const tables = ['custody_events', 'ledger_nodes', 'ledger_checkpoints'];
-    for (const t of tables) await h.ds.query(`ALTER TABLE ${t} DISABLE TRIGGER USER`);
+    for (const t of tables) await h.owner.query(`ALTER TABLE ${t} DISABLE TRIGGER USER`);
     try {
-      await h.ds.query(sql, params);
+      await h.owner.query(sql, params);
     } finally {
-      for (const t of tables) await h.ds.query(`ALTER TABLE ${t} ENABLE TRIGGER USER`);
+      for (const t of tables) await h.owner.query(`ALTER TABLE ${t} ENABLE TRIGGER USER`);
     }
   };
   const deleteTail = (from: number) =>

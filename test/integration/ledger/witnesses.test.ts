@@ -159,8 +159,9 @@ describe('independent witnesses', () => {
     const again = cosignCheckpoint(body, w1Signer).line;
     expect(await post(cp.treeSize, again)).toMatchObject({ status: 201, body: { created: false, treeSize: cp.treeSize } });
     expect((await latest(a)).note).toBe(cp.note);
-    await expect(a.ds.query(`UPDATE ledger_cosignatures SET line = line`)).rejects.toThrow(/append-only/);
-    await expect(a.ds.query(`DELETE FROM ledger_cosignatures`)).rejects.toThrow(/append-only/);
+    await expect(a.ds.query(`UPDATE ledger_cosignatures SET line = line`)).rejects.toThrow(/permission denied/);
+    await expect(a.owner.query(`UPDATE ledger_cosignatures SET line = line`)).rejects.toThrow(/append-only/);
+    await expect(a.owner.query(`DELETE FROM ledger_cosignatures`)).rejects.toThrow(/append-only/);
   });
 
   it('refuses a rolled-back log: fewer events than accepted, nothing cosigned, state kept', async () => {
