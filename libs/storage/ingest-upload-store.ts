@@ -77,6 +77,9 @@ export class IngestUploadStore extends S3Store {
         maxAttempts: 3,
       },
     });
+    // Only what is really offered: a deferred length is refused (the size is part of what is
+    // declared and checked), and no Upload-Expires is sent (expiry runs on inactivity, in the worker).
+    this.extensions = ['creation', 'creation-with-upload', 'termination'];
     this.partsPerRequest = settings.partsInFlight;
     this.idleSweep = setInterval(() => this.dropIdle(Date.now() - RUNNING_DIGESTS_IDLE_MS), 60_000).unref();
     // Staged parts are evidence bytes: folders only this service's user can read. Each process

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { ERRORS, Server } from '@tus/server';
 import { Metadata } from '@tus/utils';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -40,7 +40,7 @@ const isCount = (v: string) => /^(0|[1-9]\d{0,15})$/.test(v);
 const TUS_HEADER_RULES: [string, (v: string) => boolean, string][] = [
   ['upload-offset', isCount, 'a byte count'],
   ['upload-length', isCount, 'a byte count'],
-  ['upload-defer-length', (v) => v === '1', '1'],
+  ['upload-defer-length', () => false, 'absent (a deferred length is not offered: send Upload-Length)'],
   ['upload-concat', () => false, 'absent (concatenation is not offered)'],
   ['x-forwarded-proto', (v) => v === 'http' || v === 'https', 'http or https'],
 ];
@@ -92,6 +92,15 @@ function checkTusHeaders(req: IncomingMessage): void {
       throw new AppError('INVALID_UPLOAD_METADATA', 'Upload-Metadata must be comma-separated "key base64value" pairs with unique keys', 400);
     }
   }
+  if (req.method === 'POST' && req.headers['content-type'] === 'application/offset+octet-stream') {
+    // Creation with upload: a body longer than the declared length is refused before anything is
+    // created (no record, no event, nothing counted against the uploader's limit).
+    const length = req.headers['content-length'];
+    if (length === undefined) throw new AppError('LENGTH_REQUIRED', 'Send Content-Length with bytes in a creation request', 411);
+    if (Number(length) > Number(req.headers['upload-length'] ?? 0)) {
+      throw new AppError('FILE_TOO_LARGE', 'The creation request carries more bytes than its Upload-Length', 413);
+    }
+  }
   if (req.method === 'PATCH' && req.headers['content-type'] !== 'application/offset+octet-stream') {
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the bytes of a PATCH as Content-Type: application/offset+octet-stream', 415);
   }
@@ -103,7 +112,7 @@ function checkTusHeaders(req: IncomingMessage): void {
  * and the hand-over to the seal when the last byte is stored.
  */
 @Injectable()
-export class TusUploadServer implements OnApplicationShutdown {
+export class TusUploadServer implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Uploads');
   private readonly caller = new AsyncLocalStorage<Caller>();
   readonly store: IngestUploadStore;
@@ -111,6 +120,9 @@ export class TusUploadServer implements OnApplicationShutdown {
   readonly locker: RedisUploadLocker;
   private readonly lastProgress = new Map<string, number>();
   private readonly idleBodySeconds: number;
+  private readonly shutdownTimeoutMs: number;
+  /** Requests carrying upload bytes, with their handling (see beforeApplicationShutdown). */
+  private readonly inFlight = new Map<IncomingMessage, Promise<void>>();
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -118,6 +130,7 @@ export class TusUploadServer implements OnApplicationShutdown {
     @Inject(ServiceMetrics) private readonly metrics: ServiceMetrics,
   ) {
     this.idleBodySeconds = config.INGEST_BODY_IDLE_SECONDS;
+    this.shutdownTimeoutMs = config.SHUTDOWN_TIMEOUT_MS;
     this.store = createIngestUploadStore(config, {
       onProgress: (id, offset, written) => {
         this.metrics.uploadBytes.inc(written);
@@ -197,8 +210,29 @@ export class TusUploadServer implements OnApplicationShutdown {
       this.metrics.uploadsActive.inc();
       res.once('close', () => this.metrics.uploadsActive.dec());
       this.cutIdleBody(req);
+      const handled = this.caller.run(caller, () => this.server.handle(req, res));
+      this.inFlight.set(req, handled);
+      return handled.finally(() => this.inFlight.delete(req));
     }
     return this.caller.run(caller, () => this.server.handle(req, res));
+  }
+
+  /**
+   * On shutdown, requests still sending bytes get SHUTDOWN_TIMEOUT_MS to finish; then they are
+   * cut like an idle body (what arrived is stored; the client resumes on another replica or
+   * after the restart), so a multi-GB PATCH cannot keep the API from stopping. Their storing is
+   * awaited before the store's S3 connections close.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    const deadline = Date.now() + this.shutdownTimeoutMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (this.inFlight.size === 0) return;
+    this.logger.warn({ requests: this.inFlight.size }, 'shutting down: cutting upload requests still sending; their clients resume');
+    const pending = [...this.inFlight.values()];
+    for (const req of this.inFlight.keys()) req.destroy(new AppError('SHUTTING_DOWN', 'The API is stopping; resume the upload', 503));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(pending), new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+    clearTimeout(timer);
   }
 
   /**
