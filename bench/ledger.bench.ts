@@ -157,13 +157,23 @@ export const ledgerBench: Benchmark = {
           object: { type: 'exhibit', id: randomUUID(), version: 1 }, justification: { code: 'investigation', text: 'bench consultation' },
           context: { clientAddress: '127.0.0.1', requestId: `append-${r.i}` }, details: { n: r.i },
         });
-      const appendPlain = (tx: EntityManager, r: ReturnType<typeof row>) =>
-        tx.query(
+      // The row keeps its event's bytes (canonical, NOT NULL) as ours does: the same encoding, no hashing, no chain.
+      const appendPlain = (tx: EntityManager, r: ReturnType<typeof row>) => {
+        const id = randomUUID();
+        const objectId = randomUUID();
+        const canonical = encodeLedgerEvent({
+          v: 1, id, leafIndex: r.i, chain: chainName(r.caseId), prevHash: GENESIS_HASH.toString('hex'), occurredAt: new Date().toISOString(),
+          type: 'exhibit.consulted', operation: 'consultation', caseId: r.caseId, actor: { id: user.id, role: 'investigator' },
+          object: { type: 'exhibit', id: objectId, version: 1, sha256: null }, justification: { code: 'investigation', text: 'bench consultation' },
+          recipient: null, outcome: 'success', clientAddress: '127.0.0.1', requestId: `append-${r.i}`, details: { n: r.i },
+        });
+        return tx.query(
           `INSERT INTO bench_plain_events (id, occurred_at, type, s62_operation, case_id, actor_id, actor_role, object_type, object_id, object_version,
-              justification_code, justification_text, outcome, client_address, request_id, details)
-           VALUES ($1, now(), 'exhibit.consulted', 'consultation', $2, $3, 'investigator', 'exhibit', $4, 1, 'investigation', 'bench consultation', 'success', '127.0.0.1', $5, $6)`,
-          [randomUUID(), r.caseId, user.id, randomUUID(), `append-${r.i}`, JSON.stringify({ n: r.i })],
+              justification_code, justification_text, outcome, client_address, request_id, details, canonical)
+           VALUES ($1, now(), 'exhibit.consulted', 'consultation', $2, $3, 'investigator', 'exhibit', $4, 1, 'investigation', 'bench consultation', 'success', '127.0.0.1', $5, $6, $7)`,
+          [id, r.caseId, user.id, objectId, `append-${r.i}`, JSON.stringify({ n: r.i }), canonical],
         );
+      };
       const rate = async (fn: (tx: EntityManager, r: ReturnType<typeof row>) => Promise<unknown>) => {
         let n = 0;
         const end = performance.now() + seconds * 1000;

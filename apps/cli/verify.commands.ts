@@ -169,7 +169,7 @@ export function registerVerifyCommands(program: Command): void {
   const cases = program.commands.find((c) => c.name() === 'cases');
   (cases ?? program)
     .command('export-log <case>')
-    .description('download a case log with inclusion proofs against a freshly signed checkpoint (JSON Lines), for dems verify case-log')
+    .description('download a case log with inclusion proofs against the latest scheduled checkpoint (JSON Lines), for dems verify case-log')
     .requiredOption('--out <file>', 'where to write it')
     .option('--reason-code <code>', 'justification code')
     .option('--reason <text>', 'justification text')
@@ -182,7 +182,7 @@ export function registerVerifyCommands(program: Command): void {
       if (!Number.isFinite(wait) || wait < 0) throw new AppError('INVALID_ARGUMENTS', '--wait must be a number of seconds');
       const api = new ApiClient();
       const { id } = await resolveCase(api, ref);
-      const { body } = await api.get<{ header: CaseLogHeader; events: CaseLogLine[] }>(`/api/v1/cases/${id}/events/export`, { headers: justificationHeaders(opts) });
+      const { body } = await api.get<{ header: CaseLogHeader; events: CaseLogLine[]; pendingEvents?: number }>(`/api/v1/cases/${id}/events/export`, { headers: justificationHeaders(opts) });
       if (body.header?.format !== CASE_LOG_FORMAT) {
         const format = typeof body.header?.format === 'string' ? ` in format ${body.header.format}, where this dems writes ${CASE_LOG_FORMAT} (update the one that is older)` : '';
         throw new ApiError(0, 'UNEXPECTED_ANSWER', `The API did not answer with a case log${format}`);
@@ -190,6 +190,7 @@ export function registerVerifyCommands(program: Command): void {
       const write = () => writeFileSync(opts.out, [body.header, ...body.events].map((l) => JSON.stringify(l)).join('\n') + '\n', { mode: 0o600 });
       write();
       console.log(`wrote ${body.events.length} events to ${opts.out} (checkpoint signed by ${body.header.verifierKey.split('+')[0]})`);
+      if (body.pendingEvents) console.log(`note: ${body.pendingEvents} later event(s) of the case are not in it yet: the next scheduled checkpoint covers them; export again after it`);
       if (k > 0) {
         const size = Number(/\n(\d+)\n/.exec(body.header.checkpoint)?.[1]);
         body.header.witnessed = await awaitWitnesses(api, size, k, wait);

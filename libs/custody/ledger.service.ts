@@ -226,14 +226,28 @@ export class LedgerService {
   }
 
   /**
-   * The case log for offline checking (`dems verify case-log`): a checkpoint is signed first so
-   * every event so far is covered, then each event comes with its inclusion proof against it,
-   * and a signed summary states the export's extent (how many events, the last one's chain hash,
-   * the checkpoint), so a copy with lines deleted or added fails instead of checking as a shorter log.
+   * The case log for offline checking (`dems verify case-log`): every event of the case covered by
+   * the latest checkpoint, each with its inclusion proof against it, and a signed summary of the
+   * export's extent (how many events, the last one's chain hash, the checkpoint), so a copy with
+   * lines deleted or added fails instead of checking as a shorter log. Checkpoints come from the
+   * schedule, never from a reader: each one is a new object kept under Object Lock for
+   * LEDGER_CHECKPOINT_RETENTION_DAYS, so signing one per export let any member grow locked storage
+   * at will. Events after the checkpoint are counted in `pendingEvents` (the next scheduled one covers them).
    */
-  async exportCaseLog(caseId: string, reader: { principal: Principal; justification?: Justification; context: RequestContext }): Promise<{ header: CaseLogHeader; events: CaseLogLine[] }> {
-    const cp = (await this.publishCheckpoint())!;
+  async exportCaseLog(
+    caseId: string,
+    reader: { principal: Principal; justification?: Justification; context: RequestContext },
+  ): Promise<{ header: CaseLogHeader; events: CaseLogLine[]; pendingEvents: number }> {
+    const cp = await this.latest();
+    if (!cp) {
+      throw new AppError(
+        'CHECKPOINT_PENDING',
+        `No checkpoint has been signed yet; the schedule signs one within ${this.config.LEDGER_CHECKPOINT_INTERVAL_SECONDS} s of new events: export again then`,
+        409,
+      );
+    }
     const found = await rows(this.ds, `SELECT ${LEDGER_ROW_COLUMNS} FROM custody_events WHERE case_id = $1 AND leaf_index < $2 ORDER BY leaf_index`, [caseId, cp.treeSize]);
+    const later = await one<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM custody_events WHERE case_id = $1 AND leaf_index >= $2`, [caseId, cp.treeSize]);
     const read = nodeReader(this.ds);
     const events: CaseLogLine[] = [];
     for (const r of found) {
@@ -251,13 +265,14 @@ export class LedgerService {
         object: { type: 'case_log', id: caseId },
         justification: reader.justification,
         context: reader.context,
-        details: { events: events.length, head, treeSize: cp.treeSize },
+        details: { events: events.length, head, treeSize: cp.treeSize, pendingEvents: later!.n },
       }),
     );
     const summary = signCaseLogSummary({ caseId, events: events.length, head, treeSize: cp.treeSize, rootHash: Buffer.from(cp.rootHash, 'hex'), exportedAt }, this.signer);
     return {
       header: { format: CASE_LOG_FORMAT, caseId, summary, checkpoint: cp.note, verifierKey: this.verifierKey, exportedAt },
       events,
+      pendingEvents: later!.n,
     };
   }
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { verifyLedger } from '../../libs/custody/index.js';
-import { verifierKeyFromSigner } from '../../libs/ledger/index.js';
+import { LedgerService, verifyLedger } from '../../libs/custody/index.js';
+import { generateSignerKey, verifierKeyFromSigner, verifyCaseLog } from '../../libs/ledger/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
 import { CLI, cliOptions, createScratchDatabase } from '../support/test-env.js';
 
@@ -43,9 +43,10 @@ describe('s.62 log completeness', () => {
   const lastSeq = async () => Number((await h.ds.query(`SELECT coalesce(max(seq), 0) AS n FROM custody_events`))[0].n);
 
   beforeAll(async () => {
-    // A database of its own, so the whole ledger can be verified at the end.
+    // A database and a signing key of its own, so the whole ledger, with the checkpoints published
+    // under that key, can be verified at the end (other suites publish under the run's key).
     scratch = await createScratchDatabase();
-    await h.start({ DATABASE_URL: scratch.url });
+    await h.start({ DATABASE_URL: scratch.url, LEDGER_SIGNING_KEY: generateSignerKey('s62.test.local/ledger') });
     oic = await h.user('oic', 'investigator');
     outsider = await h.user('outsider', 'investigator');
     sup = await h.user('sup', 'supervisor');
@@ -197,6 +198,23 @@ describe('s.62 log completeness', () => {
     expect([self.status, self.body.code]).toEqual([403, 'ROLE_NOT_ALLOWED']);
     const mine = await events(`actor_id = $1 AND type = 'access.refused'`, [oic.id]);
     expect(mine[mine.length - 1]).toMatchObject({ case_id: null, details: { code: 'ROLE_NOT_ALLOWED', route: '/api/v1/audit/events' } });
+  });
+
+  it('exports the case log against the latest scheduled checkpoint, signing none for the reader', async () => {
+    const early = await h.call('GET', `/api/v1/cases/${caseId}/events/export`, { token: oic.token, headers: JUSTIFY });
+    expect([early.status, early.body.code]).toEqual([409, 'CHECKPOINT_PENDING']);
+    const cp = (await h.app.get(LedgerService).publishCheckpoint())!;
+    expect((await h.call('GET', `/api/v1/cases/${caseId}`, { token: oic.token, headers: JUSTIFY })).status).toBe(200);
+    const signed = async () => Number((await h.ds.query(`SELECT count(*) AS n FROM ledger_checkpoints`))[0].n);
+    const before = await signed();
+    const res = await h.call('GET', `/api/v1/cases/${caseId}/events/export`, { token: oic.token, headers: JUSTIFY });
+    expect(res.status).toBe(200);
+    expect(await signed()).toBe(before);
+    const body = res.body as unknown as { header: Record<string, unknown>; events: { event: { leafIndex: number } }[]; pendingEvents: number };
+    expect(body.pendingEvents).toBe(1);
+    expect(body.events.every((e) => e.event.leafIndex < cp.treeSize)).toBe(true);
+    const check = verifyCaseLog([body.header, ...body.events].map((l) => JSON.stringify(l)).join('\n') + '\n', verifierKeyFromSigner(h.config.LEDGER_SIGNING_KEY));
+    expect(check).toMatchObject({ ok: true, treeSize: cp.treeSize });
   });
 
   it('leaves a ledger that verifies, in the library and with dems verify ledger (public key only)', async () => {

@@ -129,7 +129,7 @@ export class CaseEventsController {
    */
   @Get('export')
   @JustificationHeaders(true)
-  @ApiOperation({ summary: 'The case log with inclusion proofs against a freshly signed checkpoint, for offline checking (dems verify case-log); members of the case only; needs a justification' })
+  @ApiOperation({ summary: 'The case log with inclusion proofs against the latest scheduled checkpoint (pendingEvents: later events it does not cover yet), for offline checking (dems verify case-log); members of the case only; needs a justification; 409 CHECKPOINT_PENDING before the first checkpoint' })
   async export(@CurrentUser() p: Principal, @Param('caseId') caseId: string, @JustificationHeader() j: Justification | undefined, @Ctx() ctx: RequestContext) {
     requireJustification(j);
     await this.access.resolve(p, caseId, 'case.log.export', { justification: j, context: ctx });

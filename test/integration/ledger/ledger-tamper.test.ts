@@ -120,6 +120,8 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
     const dir = await mkdtemp(join(tmpdir(), 'caselog-'));
     const file = join(dir, 'case.jsonl');
     const env = { DEMS_API_URL: h.base, DEMS_TOKEN: oic.token, DEMS_CONFIG_DIR: dir };
+    // The schedule's checkpoint (the export signs none): it covers every event of the case so far.
+    await ledger.publishCheckpoint();
     const exported = await run('node', [CLI, 'cases', 'export-log', caseId, '--out', file, '--reason-code', 'court_preparation', '--reason', 'defence asked for the log'], cliOptions(env));
     expect(exported.stdout).toMatch(/^wrote \d+ events/);
     const key = (await h.call('GET', '/api/v1/ledger/public-key')).body.verifierKey as string;

@@ -218,8 +218,9 @@ describe('independent witnesses', () => {
     const env = { DEMS_API_URL: a.base, DEMS_TOKEN: oic.token, DEMS_CONFIG_DIR: work };
     const reason = ['--reason-code', 'court_preparation', '--reason', 'defence asked for the witnessed log'];
     const plain = join(work, 'plain.jsonl');
-    // New events, so the export signs a checkpoint no witness has seen yet.
+    // New events and the schedule's checkpoint over them, which no witness has seen yet.
     await grow(a, 1);
+    await publish(a);
     expect((await cli(['cases', 'export-log', caseId, '--out', plain, ...reason], env)).code).toBe(0);
     const check = async (file: string, extra: string[]) => {
       const r = await cli(['verify', 'case-log', file, '--key', logKey, ...extra, '--json']);
