@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { openCheckpoint, parseVerifierKey } from '../ledger/index.js';
 import { BUNDLE_FILES, MANIFEST_FORMAT, parseSha256Sums, type BundleManifest } from './bundle-layout.js';
 import { verifyCustodyExtract } from './custody-extract.js';
+import { hashFileRanges } from './file-range-hash.js';
 import { keyFromAllowedSigners, sshsigVerify } from './sshsig.js';
 
 export interface BundleVerdict {
@@ -20,39 +19,47 @@ export interface BundleVerdict {
 const KEEP = (name: string) => !name.startsWith('exhibits/');
 const SIGNING_FILES = new Set<string>([BUNDLE_FILES.manifest, BUNDLE_FILES.signature, BUNDLE_FILES.allowedSigners, BUNDLE_FILES.sums]);
 
-/** A STORE entry's bytes: past its local header (whose own lengths say where the data starts). */
-async function storedEntryStream(path: string, entry: yauzl.Entry): Promise<Readable> {
+/** Where a STORE entry's bytes start: past its local header (whose own lengths say so). */
+async function storedEntryStart(path: string, entry: yauzl.Entry): Promise<number> {
+  if (entry.compressedSize !== entry.uncompressedSize) throw new Error(`${entry.fileName}: stored (not compressed), yet its two sizes differ`);
   const fh = await open(path, 'r');
   try {
     const header = Buffer.alloc(30);
     const { bytesRead } = await fh.read(header, 0, 30, entry.relativeOffsetOfLocalHeader);
     if (bytesRead !== 30 || header.readUInt32LE(0) !== 0x04034b50) throw new Error(`${entry.fileName}: no local file header where the central directory points`);
-    const start = entry.relativeOffsetOfLocalHeader + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-    if (entry.compressedSize === 0) return Readable.from([]);
-    return createReadStream(path, { start, end: start + entry.compressedSize - 1, highWaterMark: 1024 * 1024 });
+    return entry.relativeOffsetOfLocalHeader + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
   } finally {
     await fh.close();
   }
 }
 
-/** Every entry's size and SHA-256 (read as a stream), and the bytes of the small ones. */
-function readZip(path: string): Promise<Map<string, { size: number; sha256: string; data?: Buffer }>> {
-  return new Promise((resolve, reject) => {
+type ZipEntries = Map<string, { size: number; sha256: string; data?: Buffer }>;
+
+/**
+ * Every entry's size and SHA-256, and the bytes of the small ones. Bundles are STORE: the
+ * exhibits' bytes are hashed straight from the file on helper threads, in parallel
+ * (hashFileRanges); the small files, and anything compressed, are read here through yauzl.
+ */
+async function readZip(path: string): Promise<ZipEntries> {
+  const out: ZipEntries = new Map();
+  const ranged: { name: string; start: number; length: number }[] = [];
+  await new Promise<void>((resolve, reject) => {
     yauzl.open(path, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true }, (err, zip) => {
       if (err || !zip) return reject(err ?? new Error('cannot open the ZIP'));
-      const out = new Map<string, { size: number; sha256: string; data?: Buffer }>();
       zip.on('error', reject);
-      zip.on('end', () => resolve(out));
+      zip.on('end', () => resolve());
       zip.on('entry', (entry: yauzl.Entry) => {
         if (entry.fileName.endsWith('/')) return zip.readEntry();
-        if (out.has(entry.fileName)) return reject(new Error(`the ZIP holds ${entry.fileName} twice`));
-        // Bundles are STORE: their bytes are read straight from the file in 1 MiB reads (yauzl's
-        // own stream reads in small slices, a third of sha256sum's speed); anything else through yauzl.
-        const opened: Promise<Readable> =
-          entry.compressionMethod === 0
-            ? storedEntryStream(path, entry)
-            : new Promise((ok, ko) => zip.openReadStream(entry, (e, st) => (e || !st ? ko(e ?? new Error(`cannot read ${entry.fileName}`)) : ok(st))));
-        opened.then((stream) => {
+        if (out.has(entry.fileName) || ranged.some((r) => r.name === entry.fileName)) return reject(new Error(`the ZIP holds ${entry.fileName} twice`));
+        if (entry.compressionMethod === 0 && !KEEP(entry.fileName)) {
+          storedEntryStart(path, entry).then((start) => {
+            ranged.push({ name: entry.fileName, start, length: entry.compressedSize });
+            zip.readEntry();
+          }, reject);
+          return;
+        }
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e ?? new Error(`cannot read ${entry.fileName}`));
           const h = createHash('sha256');
           const chunks: Buffer[] = [];
           let size = 0;
@@ -66,11 +73,14 @@ function readZip(path: string): Promise<Map<string, { size: number; sha256: stri
             out.set(entry.fileName, { size, sha256: h.digest('hex'), data: KEEP(entry.fileName) ? Buffer.concat(chunks) : undefined });
             zip.readEntry();
           });
-        }, reject);
+        });
       });
       zip.readEntry();
     });
   });
+  const hashes = await hashFileRanges(path, ranged);
+  ranged.forEach((r, i) => out.set(r.name, { size: r.length, sha256: hashes[i] }));
+  return out;
 }
 
 /**
