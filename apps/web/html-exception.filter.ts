@@ -40,11 +40,6 @@ export class HtmlExceptionFilter implements ExceptionFilter {
       this.page(res, e.status >= 500 ? 502 : e.status, API_ERROR_TITLES[e.status] ?? (e.status >= 500 ? 'Sorry, there is a problem with the service' : 'There is a problem'), e.message, e.code);
       return;
     }
-    const csrf = (e as { code?: string }).code === 'EBADCSRFTOKEN';
-    if (csrf) {
-      this.page(res, 403, 'This form has expired', 'Go back, reload the page and try again.', 'FORM_EXPIRED');
-      return;
-    }
     if (e instanceof HttpException && e.getStatus() < 500) {
       this.page(res, e.getStatus(), e.getStatus() === 404 ? 'Page not found' : 'There is a problem', 'Check the address and try again.', `HTTP_${e.getStatus()}`);
       return;

@@ -158,6 +158,12 @@ describe('web application journeys (browser, real API)', () => {
     await page.waitForURL(/\/cases$/);
     await checked(page, problems);
     await page.screenshot({ path: `${SCREENSHOTS}/keyboard-sign-in.png`, fullPage: true });
+    // WCAG 1.4.10: at 320 CSS pixels the case list reflows; only its table may scroll sideways.
+    await page.setViewportSize({ width: 320, height: 800 });
+    const overflowing = await page.evaluate(`[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 321 && !e.closest('.app-table-scroll')).map((e) => e.tagName + '.' + e.className).slice(0, 5)`);
+    expect(overflowing).toEqual([]);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(320);
+    await page.screenshot({ path: `${SCREENSHOTS}/case-list-320px.png`, fullPage: true });
   });
 
   it('journey 2 (part): a member opens an exhibit and sees its files with their state and the custody history as a timeline', async () => {
