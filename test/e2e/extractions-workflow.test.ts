@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +14,7 @@ import { hashStoredObject, ObjectStore } from '../../libs/storage/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
 import { CLI, cliOptions, testConfig } from '../support/test-env.js';
 import { tusUpload, uploadIdOf } from '../support/tus.js';
-import { buildUfdr, type UfdrFile } from '../integration/extraction/zip-fixtures.js';
+import { buildUfdr, rawZip, type UfdrFile } from '../integration/extraction/zip-fixtures.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const run = promisify(execFile);
@@ -282,6 +282,24 @@ describe('extractions: analyst workflow and artefact export (real API, worker, P
       await asOwner(`UPDATE extraction_entries SET sha256 = $3 WHERE extraction_id = $1 AND idx = $2`, [good.id, entry.idx, entry.sha256]);
     }
   }, 120_000);
+
+  it('exports entries with hostile names: the names are metadata only, nothing is written outside storage', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const names = [`../../../../../../tmp/dems-export-evil-${tag}.txt`, `Download/invoice\u202Efdp.exe`]; // standalone-repository: allow
+    await createExhibit('KH/7');
+    await upload('KH/7', 'graykey.zip', rawZip(names.map((name, i) => ({ name, data: Buffer.from(`hostile ${i}`), method: 0 as const }))));
+    const zip = await settled('KH/7');
+    expect(zip).toMatchObject({ kind: 'zip', state: 'verified_with_warnings' });
+    const res = await h.call('POST', url(zip.id, '/exports'), { token: analyst.token, body: { indexes: [0, 1] } });
+    expect(res.status).toBe(202);
+    const done = await exportDone(zip.id, res.body.id as string);
+    expect(done).toMatchObject({ state: 'completed', provenanceVerified: true, exhibitReference: 'KH/7/1' });
+    expect(done.items.map((i) => i.path)).toEqual(names);
+    const stored = await h.ds.query(`SELECT original_filename, object_key, sha256 FROM evidence_files WHERE exhibit_id = $1 ORDER BY original_filename`, [done.exhibitId]);
+    expect(stored.map((f: { original_filename: string }) => f.original_filename).sort()).toEqual([`dems-export-evil-${tag}.txt`, 'invoice\uFFFDfdp.exe'].sort());
+    for (const f of stored) expect(f.object_key).toMatch(/^originals\/[0-9a-f-]{36}$/);
+    expect(existsSync(`/tmp/dems-export-evil-${tag}.txt`)).toBe(false);
+  }, 150_000);
 
   it('dems extraction export by path pattern and hash list, with the workflow commands', async () => {
     const env = { DEMS_API_URL: h.base, DEMS_TOKEN: analyst.token, DEMS_CONFIG_DIR: dir };
