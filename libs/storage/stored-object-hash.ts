@@ -1,4 +1,6 @@
-import { RunningDigests, type Digests, type HashAlgorithm } from '../core/index.js';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { OffThreadDigests, type Digests, type HashAlgorithm } from '../core/index.js';
 import { AppError } from '../core/index.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -24,7 +26,8 @@ export interface StoredObjectDigests extends Digests {
  * read back in ranges, several in flight at once, and hashed strictly in order. Parallel ranges
  * keep a single slow stream from limiting the rate (object stores serve ranges independently);
  * memory stays bounded by partSize × concurrency whatever the object's size. Every read stops at
- * once when `signal` aborts.
+ * once when `signal` aborts. Hashing runs on the hashing thread (OffThreadDigests), so this thread
+ * keeps the reads flowing while the bytes before them are hashed.
  */
 export async function hashStoredObject(store: ObjectStore, bucket: string, key: string, options: StoredObjectHashOptions = {}): Promise<StoredObjectDigests> {
   const partSize = options.partSize ?? 8 * 1024 * 1024;
@@ -34,7 +37,9 @@ export async function hashStoredObject(store: ObjectStore, bucket: string, key: 
   const info = await store.head(bucket, key);
   if (!info) throw new AppError('OBJECT_NOT_FOUND', `No object ${key} in ${bucket}`, 404, { bucket, key });
   const total = info.size;
-  const digests = new RunningDigests(options.algorithms ?? ['sha256']);
+  const digests = new OffThreadDigests(options.algorithms ?? ['sha256']);
+  // The hashing thread's input, in order; its pass-through output is not needed.
+  const sink = digests.tap().resume();
   const ranges: { start: number; end: number }[] = [];
   for (let start = 0; start < total; start += partSize) ranges.push({ start, end: Math.min(total, start + partSize) - 1 });
 
@@ -74,13 +79,17 @@ export async function hashStoredObject(store: ObjectStore, bucket: string, key: 
     fill();
     while (inFlight.length) {
       const part = await inFlight.shift()!;
-      digests.update(part);
       fill();
+      if (!sink.write(part)) await once(sink, 'drain', { signal });
     }
+    sink.end();
+    await finished(sink);
+    return { ...(await digests.digests()), reads: Math.max(1, ranges.length) };
   } catch (e) {
+    sink.destroy();
+    digests.discard();
     // Let the reads still in flight finish or fail quietly before reporting.
     await Promise.allSettled(inFlight);
     throw e;
   }
-  return { ...digests.digests(), reads: Math.max(1, ranges.length) };
 }
