@@ -82,6 +82,9 @@ export class ApiClient {
     }
     const requestId = this.req.header('x-request-id');
     if (requestId) headers['x-request-id'] = requestId;
+    // The person's address, for the API's s.62 records and per-address sign-in limits: it uses it
+    // when it trusts the web server as a proxy (TRUST_PROXY), otherwise it sees the web server's.
+    if (this.req.ip) headers['x-forwarded-for'] = this.req.ip;
     try {
       return await fetch(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), redirect: 'manual', signal: AbortSignal.timeout(30_000) });
     } catch {
