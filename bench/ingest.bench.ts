@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import * as tus from 'tus-js-client';
-import { loadConfig } from '../libs/config/index.js';
+import { loadConfig, type AppConfig } from '../libs/config/index.js';
 import { RunningDigests } from '../libs/core/index.js';
 import { createDataSource, runMigrations } from '../libs/database/index.js';
 import { uploadKey } from '../libs/evidence/index.js';
@@ -19,15 +19,15 @@ import { createObjectStore, hashStoredObject } from '../libs/storage/index.js';
 import type { Benchmark, Figure } from './harness.js';
 
 const MiB = 1024 * 1024;
-const API_MAIN = fileURLToPath(new URL('../apps/api/main.js', import.meta.url));
-const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/main.js', import.meta.url));
+export const API_MAIN = fileURLToPath(new URL('../apps/api/main.js', import.meta.url));
+export const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/main.js', import.meta.url));
 /** The node flags the API is started with everywhere (docker/Dockerfile, docker/compose.yaml, scripts/up.sh). */
-const API_NODE_FLAGS = ['--no-memory-reducer', '--max-semi-space-size=4'];
+export const API_NODE_FLAGS = ['--no-memory-reducer', '--max-semi-space-size=4'];
 /**
  * The children's queues get a prefix of their own: another worker on the same Redis with the
  * default prefix (a dev instance, `npm run up`) would otherwise take the bench's seal jobs.
  */
-const QUEUE_PREFIX = 'dems-bench';
+export const QUEUE_PREFIX = 'dems-bench';
 
 type Path = 'ours' | 'baseline';
 
@@ -91,14 +91,7 @@ export const ingestBench: Benchmark = {
     await adminSql(config.DATABASE_URL, `CREATE DATABASE ${scratch}`);
     const ds = createDataSource({ ...config, DATABASE_URL: databaseUrl });
     const uploadKeys: string[] = [];
-    const s3 = new S3Client({
-      endpoint: config.S3_ENDPOINT,
-      region: config.S3_REGION,
-      forcePathStyle: config.S3_FORCE_PATH_STYLE,
-      credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const s3 = baselineS3(config);
     const bucket = config.S3_BUCKET_ORIGINALS;
     const baselineKeys: string[] = [];
     const children: Child[] = [];
@@ -317,14 +310,26 @@ export const ingestBench: Benchmark = {
   },
 };
 
+/** A plain SDK client for the baselines, talking to the same S3 server as the service. */
+export function baselineS3(config: AppConfig): S3Client {
+  return new S3Client({
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
 /** Reads a whole object with one plain GET and throws the bytes away. */
-async function drainGet(s3: S3Client, bucket: string, key: string): Promise<void> {
+export async function drainGet(s3: S3Client, bucket: string, key: string): Promise<void> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   for await (const chunk of out.Body as AsyncIterable<Buffer>) void chunk;
 }
 
 /** A service process (API or worker) with the tail of its output kept for error messages. */
-class Child {
+export class Child {
   readonly proc: ChildProcess;
   private readonly tail: string[] = [];
   /** The highest VmHWM read before a resetPeak(). */
@@ -430,7 +435,7 @@ function cpuSpent(before: Map<string, number>, after: Map<string, number>): { to
 }
 
 /** One statement on the server's maintenance database (CREATE/DROP DATABASE cannot run inside the target). */
-async function adminSql(databaseUrl: string, sql: string): Promise<void> {
+export async function adminSql(databaseUrl: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: Object.assign(new URL(databaseUrl), { pathname: '/postgres' }).toString() });
   await client.connect();
   try {
@@ -441,7 +446,7 @@ async function adminSql(databaseUrl: string, sql: string): Promise<void> {
 }
 
 /** The test file: random bytes in 1 MiB blocks, made once and reused while it has the right size. */
-async function ensureFile(file: string, bytes: number, log: (m: string) => void): Promise<void> {
+export async function ensureFile(file: string, bytes: number, log: (m: string) => void): Promise<void> {
   if ((await stat(file).catch(() => undefined))?.size === bytes) {
     log(`reusing ${file}`);
     return;
@@ -469,12 +474,12 @@ async function hashPass(file: string, feed: (chunk: Buffer) => void, digest: () 
   return { seconds: now() - t0, sha256 };
 }
 
-function metadata(caseId: string, filename: string, sha256?: string): Record<string, string> {
+export function metadata(caseId: string, filename: string, sha256?: string): Record<string, string> {
   return { caseId, exhibitRef: 'JS/1', filename, ...(sha256 ? { sha256 } : {}) };
 }
 
 /** One tus upload with the standard client (no chunkSize: one PATCH); resolves with the upload URL. */
-function tusUpload(endpoint: string, token: string, input: Buffer | ReadStream, size: number, meta: Record<string, string>): Promise<string> {
+export function tusUpload(endpoint: string, token: string, input: Buffer | ReadStream, size: number, meta: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
     // tus-js-client reads an fs.ReadStream by its path (its typings list only browser sources and Buffer).
     const upload = new tus.Upload(input as ConstructorParameters<typeof tus.Upload>[0], {
@@ -493,10 +498,10 @@ function tusUpload(endpoint: string, token: string, input: Buffer | ReadStream, 
   });
 }
 
-const idOf = (url: string) => url.split('/').pop()!;
+export const idOf = (url: string) => url.split('/').pop()!;
 
 /** Polls the uploader's view every 100 ms until the file is sealed. */
-async function waitSealed(base: string, token: string, id: string, timeoutMs: number, children: Child[]): Promise<UploadView> {
+export async function waitSealed(base: string, token: string, id: string, timeoutMs: number, children: Child[]): Promise<UploadView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await call(base, 'GET', `/api/v1/uploads/${id}`, token);
@@ -512,7 +517,7 @@ async function waitSealed(base: string, token: string, id: string, timeoutMs: nu
   }
 }
 
-async function waitReady(base: string, ...children: Child[]): Promise<void> {
+export async function waitReady(base: string, ...children: Child[]): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     children.forEach((c) => c.check());
@@ -527,7 +532,7 @@ async function waitReady(base: string, ...children: Child[]): Promise<void> {
  * (earlier runs' files in the bench bucket): wait for it to end so it does not share the
  * machine with the measurements.
  */
-async function quiesce(ds: ReturnType<typeof createDataSource>, since: Date, log: (m: string) => void): Promise<void> {
+export async function quiesce(ds: ReturnType<typeof createDataSource>, since: Date, log: (m: string) => void): Promise<void> {
   await sleep(1000);
   const t0 = now();
   for (;;) {
@@ -540,7 +545,7 @@ async function quiesce(ds: ReturnType<typeof createDataSource>, since: Date, log
 }
 
 /** A case with a fresh URN (the bench database is kept between runs). */
-async function createCase(base: string, token: string): Promise<string> {
+export async function createCase(base: string, token: string): Promise<string> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const serial = String((Math.floor(Date.now() / 1000) * 10 + Math.floor(Math.random() * 10)) % 1e7).padStart(7, '0');
     const urn = `${String(10 + Math.floor(Math.random() * 90))}/IB/${serial}/26`;
@@ -551,10 +556,10 @@ async function createCase(base: string, token: string): Promise<string> {
   throw new Error('no free URN found for the benchmark case');
 }
 
-async function call(base: string, method: string, p: string, token?: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
+export async function call(base: string, method: string, p: string, token?: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown>; text: string }> {
   const res = await fetch(base + p, {
     method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -567,7 +572,7 @@ async function call(base: string, method: string, p: string, token?: string, bod
   return { status: res.status, body: parsed, text };
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -578,13 +583,13 @@ function freePort(): Promise<number> {
   });
 }
 
-const now = () => Number(process.hrtime.bigint()) / 1e9;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => {
+export const now = () => Number(process.hrtime.bigint()) / 1e9;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const mbps = (bytes: number, seconds: number) => (bytes / seconds / 1e6).toFixed(1);
-const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
+export const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
 
