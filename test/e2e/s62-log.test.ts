@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { LedgerService, verifyLedger } from '../../libs/custody/index.js';
 import { generateSignerKey, verifierKeyFromSigner, verifyCaseLog } from '../../libs/ledger/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
-import { CLI, cliOptions, createScratchDatabase } from '../support/test-env.js';
+import { CLI, cliOptions, createScratchDatabase, verifierEnv } from '../support/test-env.js';
 
 const run = promisify(execFile);
 const AUDIT = { 'x-justification-code': 'audit', 'x-justification-text': 'quarterly s.62 compliance audit' };
@@ -224,17 +224,7 @@ describe('s.62 log completeness', () => {
     expect(result.ok).toBe(true);
     const cp = await h.call('POST', '/api/v1/ledger/checkpoints', { token: auditor.token });
     expect(cp.status).toBe(201);
-    const env = {
-      DATABASE_URL: h.config.DATABASE_URL,
-      S3_ENDPOINT: h.config.S3_ENDPOINT,
-      S3_REGION: h.config.S3_REGION,
-      S3_ACCESS_KEY_ID: h.config.S3_ACCESS_KEY_ID,
-      S3_SECRET_ACCESS_KEY: h.config.S3_SECRET_ACCESS_KEY,
-      S3_FORCE_PATH_STYLE: h.config.S3_FORCE_PATH_STYLE,
-      S3_BUCKET_ORIGINALS: h.config.S3_BUCKET_ORIGINALS,
-      S3_BUCKET_WORKING: h.config.S3_BUCKET_WORKING,
-    };
-    const { stdout } = await run('node', [CLI, 'verify', 'ledger', '--key', key, '--json'], cliOptions(env));
+    const { stdout } = await run('node', [CLI, 'verify', 'ledger', '--key', key, '--json'], cliOptions(verifierEnv(h.config)));
     expect(JSON.parse(stdout)).toMatchObject({ ok: true, events: result.events });
   });
 });

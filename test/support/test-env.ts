@@ -105,6 +105,20 @@ export function cliOptions(settings: Record<string, string | number | boolean | 
   return { env: childEnv(settings), cwd: tmpdir() };
 }
 
+/** What an auditor running `dems verify ledger` has: read access to database and storage, and the public key. Nothing else. */
+export function verifierEnv(config: AppConfig) {
+  return {
+    DATABASE_URL: config.DATABASE_URL,
+    S3_ENDPOINT: config.S3_ENDPOINT,
+    S3_REGION: config.S3_REGION,
+    S3_ACCESS_KEY_ID: config.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: config.S3_SECRET_ACCESS_KEY,
+    S3_FORCE_PATH_STYLE: config.S3_FORCE_PATH_STYLE,
+    S3_BUCKET_ORIGINALS: config.S3_BUCKET_ORIGINALS,
+    S3_BUCKET_WORKING: config.S3_BUCKET_WORKING,
+  };
+}
+
 /**
  * Settings that point the service at moto, the Object Lock test target started by scripts/test.sh
  * (undefined when it is not running: the Object Lock suites are then skipped, never faked).

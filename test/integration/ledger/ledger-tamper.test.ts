@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { generateSignerKey, openCheckpoint, parseVerifierKey, signCheckpoint, signNote, verifierKeyFromSigner, verifyConsistency, verifyInclusion } from '../../../libs/ledger/index.js';
 import { ObjectStore } from '../../../libs/storage/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../../support/api-harness.js';
-import { CLI, cliOptions, createScratchDatabase } from '../../support/test-env.js';
+import { CLI, cliOptions, createScratchDatabase, verifierEnv } from '../../support/test-env.js';
 
 const run = promisify(execFile);
 
@@ -27,23 +27,12 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
   let caseId: string;
   let publicKey: string;
 
-  /** What an auditor running `dems verify ledger` has: read access to database and storage, and the public key. Nothing else. */
-  const verifierEnv = () => ({
-    DATABASE_URL: h.config.DATABASE_URL,
-    S3_ENDPOINT: h.config.S3_ENDPOINT,
-    S3_REGION: h.config.S3_REGION,
-    S3_ACCESS_KEY_ID: h.config.S3_ACCESS_KEY_ID,
-    S3_SECRET_ACCESS_KEY: h.config.S3_SECRET_ACCESS_KEY,
-    S3_FORCE_PATH_STYLE: h.config.S3_FORCE_PATH_STYLE,
-    S3_BUCKET_ORIGINALS: h.config.S3_BUCKET_ORIGINALS,
-    S3_BUCKET_WORKING: h.config.S3_BUCKET_WORKING,
-  });
   const runCli = async (args: string[], env: Record<string, string | number | boolean | undefined>) => {
     const r = await run('node', [CLI, ...args], cliOptions(env)).catch((e) => e as { code: number; stdout: string; stderr: string });
     return { code: (r as { code?: number }).code ?? 0, stdout: r.stdout, stderr: r.stderr };
   };
   const verifyCli = async () => {
-    const r = await runCli(['verify', 'ledger', '--key', publicKey, '--json'], verifierEnv());
+    const r = await runCli(['verify', 'ledger', '--key', publicKey, '--json'], verifierEnv(h.config));
     return { code: r.code, result: JSON.parse(r.stdout) };
   };
   const superuser = async (sql: string, params: unknown[] = []) => {
@@ -181,7 +170,7 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
   });
 
   it('verifies the ledger with the public key only: no signing key, nor any other secret of the service', async () => {
-    const env = verifierEnv();
+    const env = verifierEnv(h.config);
     expect(Object.keys(env).some((k) => k.startsWith('LEDGER_') || k.startsWith('AUTH_') || k === 'REDIS_URL')).toBe(false);
     const expected = { ok: true, events: await ledger.size(), publishedChecked: expect.any(Number) };
 
@@ -322,7 +311,7 @@ describe('custody ledger: proofs, checkpoints and tamper detection', () => {
       objectKey: beyond[0],
       reason: `the checkpoint published in storage at size ${first} (${beyond[0]}) covers ${first} events but the database holds only ${cut}: events were deleted`,
     });
-    const plain = await runCli(['verify', 'ledger', '--key', publicKey], verifierEnv());
+    const plain = await runCli(['verify', 'ledger', '--key', publicKey], verifierEnv(h.config));
     expect(plain).toMatchObject({ code: 1, stdout: expect.stringContaining(`ledger BROKEN at checkpoint at size ${first}: the checkpoint published in storage at size ${first} (${beyond[0]})`) });
 
     // New events in the deleted places: a different history up to that size, which only storage still contradicts.
