@@ -446,10 +446,17 @@ export class MediaService {
         const av = probe.av as AvFacts;
         const duration = av.durationSeconds ?? av.frames?.spanSeconds;
         const atSeconds = opts.atSeconds ?? (duration ? Math.round(duration * 0.1 * 1000) / 1000 : 0);
-        const cmd = buildPosterFrameCommand({ source: videoSource(probe, input), atSeconds, maxShortSide: opts.maxHeight ?? DEFAULT_MAX_SHORT_SIDE });
+        const plan = { source: videoSource(probe, input), atSeconds, maxShortSide: opts.maxHeight ?? DEFAULT_MAX_SHORT_SIDE };
         const png = join(ctx.tmp as string, 'poster.png');
-        const run = await this.runTool(ctx, cmd, { input, output: png, tmp: ctx.tmp }, opts, duration);
+        let seek: 'input' | 'decode' = 'input';
+        let run = await this.runTool(ctx, buildPosterFrameCommand(plan), { input, output: png, tmp: ctx.tmp }, opts, duration);
         this.throwIfFailed(run, 'ffmpeg');
+        if (atSeconds > 0 && (await this.repository.fileSize(png)) === undefined) {
+          // The seek landed where nothing decodes (few key frames): decode from the start instead.
+          seek = 'decode';
+          run = await this.runTool(ctx, buildPosterFrameCommand({ ...plan, seek }), { input, output: png, tmp: ctx.tmp }, opts, duration);
+          this.throwIfFailed(run, 'ffmpeg');
+        }
         if ((await this.repository.fileSize(png)) === undefined) {
           throw new Fail(mediaFailure('MEDIA_UNDECODABLE', `No frame could be decoded at or after ${atSeconds} s.`, { needsSpecialistTool: true, detail: run.stderr.slice(-2000) }));
         }
@@ -462,7 +469,7 @@ export class MediaService {
           file,
           ...size,
           requestedSeconds: atSeconds,
-          provenance: await this.provenance(ctx, [record('poster', file)], { assumptions: { atSeconds, rule: opts.atSeconds === undefined ? '10% of the duration' : 'caller' }, verification: size }),
+          provenance: await this.provenance(ctx, [record('poster', file)], { assumptions: { atSeconds, rule: opts.atSeconds === undefined ? '10% of the duration' : 'caller', seek }, verification: size }),
         };
       }),
     );

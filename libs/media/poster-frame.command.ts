@@ -7,6 +7,13 @@ export interface PosterPlan {
   /** Stream time of the wanted frame; the first frame at or after it is taken. */
   atSeconds: number;
   maxShortSide: number;
+  /**
+   * `input` (default): `-ss` before `-i`, the demuxer seeks near the time. `decode`: `-ss` after
+   * `-i`, every frame from the start is decoded and those before the time dropped — slower, but
+   * right where seeking lands on no decodable frame (MPEG-TS with one key frame in ten seconds
+   * or more: the decoder then has no reference pictures and gives nothing).
+   */
+  seek?: 'input' | 'decode';
 }
 
 /**
@@ -20,12 +27,14 @@ export function buildPosterFrameCommand(plan: PosterPlan): CommandSpec & { width
   if (!(plan.atSeconds >= 0)) throw new Error(`atSeconds must be 0 or more (got ${plan.atSeconds})`);
   const input = inputArgs(plan.source.input, 'ffmpeg');
   const seek = plan.atSeconds > 0 ? ['-ss', plan.atSeconds.toFixed(6)] : [];
+  const decodeSeek = plan.seek === 'decode';
   return {
     tool: 'ffmpeg',
     args: [
       ...FFMPEG_PREAMBLE,
-      ...seek,
+      ...(decodeSeek ? [] : seek),
       ...input,
+      ...(decodeSeek ? seek : []),
       '-map', `0:${plan.source.video.index}`,
       ...SWS,
       '-vf', [

@@ -109,6 +109,18 @@ describe('video: what CCTV and phones produce', () => {
     expect(p.streams[0].field_order).toBe('progressive');
   });
 
+  it('interlaced H.264 in MPEG-TS with one key frame: the poster decodes from the start where seeking finds nothing decodable', async () => {
+    // A DVR-like stream: 10 s, one key frame (GOP longer than the clip), starts at 1.4 s. Seeking to
+    // 1 s lands on frames whose references are missing: the decoder gives nothing.
+    await ffmpegAsync(...testsrc('320x240', 25, 10), '-vf', 'tinterlace=mode=interleave_top,setfield=tff', '-c:v', 'libx264', '-flags', '+ilme+ildct', '-g', '1000', '-preset', 'veryfast', f('long-gop.ts'));
+    const probe = ok(await media.probe(f('long-gop.ts')));
+    const poster = ok(await media.makePosterFrame(f('long-gop.ts'), out.dir, { probe }));
+    expect(poster.provenance.assumptions).toMatchObject({ atSeconds: 1, seek: 'decode' });
+    const posters = poster.provenance.steps.filter((s) => s.tool === 'ffmpeg');
+    expect(posters.map((s) => s.args.indexOf('-ss') < s.args.indexOf('-i'))).toEqual([true, false]);
+    expect([poster.width, poster.height]).toEqual([320, 240]);
+  });
+
   it('rotated MOV: copy is 180x320 as displayed, the picture turned exactly as players turn it, no display matrix left', async () => {
     const probe = ok(await media.probe(f('rotated.mov')));
     expect(probe.detection).toMatchObject({ mime: 'video/quicktime' });
