@@ -7,11 +7,12 @@ import { ingestBench } from './ingest.bench.js';
 import { ledgerBench } from './ledger.bench.js';
 import { storageStream } from './storage-stream.bench.js';
 import { disclosureVerify } from './disclosure-verify.bench.js';
+import { mediaBench } from './media.bench.js';
 import { disclosureBench } from './disclosure.bench.js';
 import { extractionInventory } from './extraction-inventory.bench.js';
 
 /** Every benchmark, by name. `npm run bench [-- name… --key value…]` runs the named ones (default all). */
-const BENCHMARKS: Benchmark[] = [storageStream, caseList, ledgerBench, ingestBench, disclosureBench, disclosureVerify, extractionInventory];
+const BENCHMARKS: Benchmark[] = [storageStream, caseList, ledgerBench, ingestBench, disclosureBench, disclosureVerify, extractionInventory, mediaBench];
 
 const names: string[] = [];
 const args = new Map<string, string>();
