@@ -138,6 +138,18 @@ export class ExtractionExportsService {
     return view;
   }
 
+  /**
+   * Exports still queued after a while (the enqueue after the API's commit failed: Redis away) are
+   * queued again by the upload sweep; the job id differs per sweep hour, so a job kept by BullMQ
+   * from an earlier attempt does not swallow the new one.
+   */
+  async requeueStalled(olderThanMinutes = 15): Promise<number> {
+    const stalled = await rows<{ id: string }>(this.ds, `SELECT id FROM extraction_exports WHERE state = 'queued' AND created_at < now() - make_interval(mins => $1) LIMIT 1000`, [olderThanMinutes]);
+    const hour = Math.floor(Date.now() / 3600_000);
+    for (const s of stalled) await this.queues.enqueue('extraction.export', { exportId: s.id }, { jobId: `extraction-export-${s.id}-sweep-${hour}` });
+    return stalled.length;
+  }
+
   /** The worker's part: every item not yet sealed is streamed out of the container, stored and sealed. */
   async run(exportId: string, signal: AbortSignal, progress: (percent: number) => Promise<void>): Promise<{ state: string; files: number }> {
     const found = await this.load(this.ds, exportId);
