@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createObjectStore, hashStoredObject, type S3ObjectStore } from '../../libs/storage/index.js';
@@ -38,7 +38,7 @@ function running(pid: number): boolean {
   }
 }
 
-const scratchOf = (pid: number) => readdirSync(tmpdir()).filter((n) => n.startsWith(`dems-media-${pid}-`));
+const scratchOf = (pid: number) => readdirSync(tmpdir()).filter((n) => n.startsWith(`dems-media-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}-${pid}-`));
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
