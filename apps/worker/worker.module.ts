@@ -12,7 +12,6 @@ import { EvidenceSealJob } from './jobs/evidence-seal.job.js';
 import { UploadExpiryJob } from './jobs/upload-expiry.job.js';
 import { FixityRunJob } from './jobs/fixity-run.job.js';
 import { LedgerCheckpointJob } from './jobs/ledger-checkpoint.job.js';
-import { ObjectHashJob } from './jobs/object-hash.job.js';
 import { MediaProcessJob } from './jobs/media-process.job.js';
 import { MediaCourtCopyJob } from './jobs/media-court-copy.job.js';
 import { ExtractionVerifyJob } from './jobs/extraction-verify.job.js';
@@ -39,7 +38,7 @@ export class WorkerModule {
         EvidenceModule,
         DisclosureModule,
       ],
-      providers: [WorkerMetrics, ObjectHashJob, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, MediaCourtCopyJob, ExtractionVerifyJob, ExtractionExportJob, DisclosureBundleJob],
+      providers: [WorkerMetrics, LedgerCheckpointJob, FixityRunJob, EvidenceSealJob, UploadExpiryJob, MediaProcessJob, MediaCourtCopyJob, ExtractionVerifyJob, ExtractionExportJob, DisclosureBundleJob],
     };
   }
 }

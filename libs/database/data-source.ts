@@ -1,9 +1,9 @@
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/index.js';
 import { AppError } from '../core/index.js';
-import { ENTITIES, MIGRATIONS } from './schema.js';
+import { MIGRATIONS } from './schema.js';
 
-export const MIGRATIONS_TABLE = 'schema_migrations';
+const MIGRATIONS_TABLE = 'schema_migrations';
 
 /**
  * `onQueryError` is told of every query that failed (metrics); TypeORM reports them through its
@@ -14,7 +14,7 @@ export function createDataSource(config: Pick<AppConfig, 'DATABASE_URL' | 'DATAB
   return new DataSource({
     type: 'postgres',
     url: config.DATABASE_URL,
-    entities: ENTITIES,
+    // No entities: data access is plain SQL; TypeORM runs migrations, pooling and transactions.
     migrations: MIGRATIONS,
     migrationsTableName: MIGRATIONS_TABLE,
     // Schema changes only through reviewed migrations: synchronize can silently drop data.

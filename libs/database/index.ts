@@ -1,4 +1,4 @@
-export { createDataSource, pendingMigrations, runMigrations, assertSchemaCurrent, MIGRATIONS_TABLE } from './data-source.js';
+export { createDataSource, pendingMigrations, runMigrations, assertSchemaCurrent } from './data-source.js';
 export { DatabaseModule } from './database.module.js';
 export { rows, one, affected, type Queryable } from './sql.js';
 export { APP_GROUP_ROLE, connectsWithLeastPrivilege, ensureAppLoginRole, type AppLoginOutcome } from './app-login-role.js';

@@ -21,9 +21,7 @@ import { FixityFailingIndex1763902200000 } from './migrations/1763902200000-fixi
 import { FixityRequests1763902400000 } from './migrations/1763902400000-fixity-requests.js';
 
 /**
- * Every entity and every migration, listed explicitly (ESM has no reliable glob loading, and an
+ * Every migration, listed explicitly (ESM has no reliable glob loading, and an
  * explicit list makes a forgotten migration a compile-time matter). Append new migrations.
  */
-/** Data access is plain SQL in each context's services (no ORM entities); TypeORM runs migrations and transactions. */
-export const ENTITIES = [];
 export const MIGRATIONS = [CreateUsers1763900000000, CasesExhibitsCustody1763900100000, OidcUserLinks1763900200000, CustodyLedger1763900300000, Fixity1763900400000, RequireCustodyEvents1763900500000, AppRole1763900600000, EvidenceFiles1763900700000, LedgerEventBytes1763900800000, Sessions1763900900000, SealFailures1763901000000, Disclosure1763901200000, Media1763901300000, LedgerCosignatures1763901400000, Extractions1763901500000, FixityFailingIndex1763902200000, LeastPrivilege1763902300000, FixityRequests1763902400000, ExtractionWorkflow1763902500000, DisclosureBundleFixity1763902600000, CourtCopies1763902800000];

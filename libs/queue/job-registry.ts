@@ -8,8 +8,6 @@ export const QUEUE_NAMES = ['integrity', 'ledger', 'ingest', 'disclosure', 'medi
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 export interface JobPayloads {
-  /** Re-hash a stored object (fixity); fails terminally if it is missing. */
-  'integrity.hash-object': { bucket: string; key: string; expectedSha256?: string };
   /** Re-hash stored objects: a scheduled share, or every object of one case. */
   'integrity.fixity-run': { trigger: 'scheduled' | 'case' | 'manual'; caseId?: string; /** a requested run (FixityService.requestCaseRun) */ runId?: string };
   /** Sign a checkpoint if enough events arrived or enough time passed (scheduled). */
@@ -31,7 +29,6 @@ export interface JobPayloads {
 }
 
 export interface JobResults {
-  'integrity.hash-object': { size: number; sha256: string; matches: boolean | null };
   'integrity.fixity-run': { runId: string; checked: number; changed: number; missing: number; errors: number };
   'ledger.publish-checkpoint': { treeSize: number; published: boolean };
   'ingest.seal': { state: string; sha256: string | null; hashedFrom: string | null };
@@ -56,7 +53,6 @@ export interface JobSpec {
 }
 
 export const JOBS: { readonly [N in JobName]: JobSpec } = {
-  'integrity.hash-object': { queue: 'integrity', attempts: 3, backoffMs: 5_000, timeoutMs: 30 * 60_000 },
   'integrity.fixity-run': { queue: 'integrity', attempts: 2, backoffMs: 60_000, timeoutMs: 6 * 3600_000 },
   'ledger.publish-checkpoint': { queue: 'ledger', attempts: 3, backoffMs: 2_000, timeoutMs: 60_000 },
   // A read-back hash of a multi-GB file takes minutes; storage hiccups are retried.

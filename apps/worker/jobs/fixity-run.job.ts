@@ -29,6 +29,7 @@ export class FixityRunJob implements JobHandler<Name>, OnApplicationBootstrap {
     const failed = { changed: run.changed, missing: run.missing, error: run.errors };
     this.metrics.fixityChecks.inc({ outcome: 'ok' }, run.checked - run.changed - run.missing - run.errors);
     for (const [outcome, n] of Object.entries(failed)) this.metrics.fixityChecks.inc({ outcome }, n);
+    await ctx.progress(100);
     return { runId: run.id, checked: run.checked, changed: run.changed, missing: run.missing, errors: run.errors };
   }
 }
