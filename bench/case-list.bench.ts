@@ -17,6 +17,7 @@ import type { Benchmark, Figure } from './harness.js';
 export const caseList: Benchmark = {
   name: 'case-list',
   description: 'GET /api/v1/cases at 10k cases / 200k exhibits: p50/p99 under load vs the framework floor',
+  smoke: { cases: '60', 'exhibits-per-case': '2', seconds: '1', connections: '2' },
   async run(ctx) {
     const cases = Number(ctx.args.get('cases') ?? 10_000);
     const perCase = Number(ctx.args.get('exhibits-per-case') ?? 20);
@@ -35,18 +36,19 @@ export const caseList: Benchmark = {
       if (n < cases) {
         ctx.log(`seeding ${cases} cases and ${cases * perCase} exhibits`);
         const t0 = Date.now();
-        // Seeding is a collection like any other: one custody event covers it (the database
-        // refuses case and exhibit changes without one).
+        // Seeding is a collection like any other: the database refuses a case, its exhibits and
+        // members without a custody event of that case in the same transaction.
         await ds.transaction(async (tx) => {
-        await tx.query(
+        const made: { id: string }[] = await tx.query(
           `INSERT INTO cases (urn, title, operation_name, offence_summary, status, created_by, created_at)
            SELECT lpad((g % 100)::text, 2, '0') || 'BN' || lpad(g::text, 7, '0') || '26',
                   'Case ' || g || ' ' || (ARRAY['burglary', 'assault', 'fraud', 'robbery', 'arson'])[1 + g % 5],
                   'Op ' || g, 'Seeded for the case-list benchmark', (ARRAY['open', 'charged', 'closed'])[1 + g % 3], $1,
                   now() - make_interval(mins => g)
-             FROM generate_series($2::int + 1, $3::int) g`,
+             FROM generate_series($2::int + 1, $3::int) g RETURNING id`,
           [user.id, n, cases],
         );
+        for (const c of made) await recordCustodyEvent(tx, { type: 'bench.seeded', operation: 'collection', caseId: c.id, details: { exhibits: perCase } });
         await tx.query(`INSERT INTO case_members (case_id, user_id, case_role, added_by) SELECT id, $1, 'officer_in_case', $1 FROM cases ON CONFLICT DO NOTHING`, [user.id]);
         await tx.query(
           `INSERT INTO exhibits (case_id, reference, source_type, description, producer, created_by)
@@ -55,7 +57,6 @@ export const caseList: Benchmark = {
             WHERE NOT EXISTS (SELECT 1 FROM exhibits e WHERE e.case_id = c.id)`,
           [user.id, perCase],
         );
-        await recordCustodyEvent(tx, { type: 'bench.seeded', operation: 'collection', details: { cases, exhibitsPerCase: perCase } });
         });
         await ds.query(`ANALYZE`);
         ctx.log(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

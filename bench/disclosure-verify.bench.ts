@@ -21,6 +21,7 @@ const MiB = 1024 * 1024;
 export const disclosureVerify: Benchmark = {
   name: 'disclosure-verify',
   description: 'dems verify bundle (default 20 files, 512 MiB) vs sha256sum over the unzipped files',
+  smoke: { 'size-mb': '2', files: '2' },
   async run(ctx) {
     const totalMb = Number(ctx.args.get('size-mb') ?? 512);
     const count = Number(ctx.args.get('files') ?? 20);

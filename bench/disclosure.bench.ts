@@ -60,6 +60,7 @@ const REASON = { 'x-justification-code': 'disclosure_review', 'x-justification-t
 export const disclosureBench: Benchmark = {
   name: 'disclosure',
   description: 'bundle build vs a plain streaming zip, download vs raw S3 GET, worker peak RSS, verify vs sha256sum (default 20 files, 3072 MiB)',
+  smoke: { 'size-mb': '2', files: '2' },
   async run(ctx) {
     const sizeMiB = Number(ctx.args.get('size-mb') ?? 3072);
     const count = Number(ctx.args.get('files') ?? 20);

@@ -28,6 +28,7 @@ const run = promisify(execFile);
 export const extractionInventory: Benchmark = {
   name: 'extraction-inventory',
   description: 'inventory + CRC/SHA-256 pass of a ZIP in S3 vs one SHA-256 read (default 50,000 entries, 4096 MiB); inventory search p99 through the API',
+  smoke: { 'size-mb': '2', entries: '50', rounds: '1', seconds: '1', connections: '2' },
   async run(ctx) {
     const sizeMb = Number(ctx.args.get('size-mb') ?? 4096);
     const entries = Number(ctx.args.get('entries') ?? 50_000);

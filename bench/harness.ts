@@ -21,28 +21,12 @@ export interface BenchContext {
 export interface Benchmark {
   name: string;
   description: string;
+  /**
+   * The arguments of a smoke run (`--smoke`, run by npm test): tiny sizes, one round, a second of
+   * load, so that a benchmark that cannot set itself up fails the suite without measuring anything.
+   */
+  smoke: Record<string, string>;
   run(ctx: BenchContext): Promise<Figure[]>;
-}
-
-/** Samples this process's resident set size; `peak()` is the highest seen since start(). */
-export class RssSampler {
-  private timer?: NodeJS.Timeout;
-  private max = 0;
-
-  start(intervalMs = 20): this {
-    this.max = process.memoryUsage.rss();
-    this.timer = setInterval(() => {
-      this.max = Math.max(this.max, process.memoryUsage.rss());
-    }, intervalMs);
-    this.timer.unref();
-    return this;
-  }
-
-  stop(): number {
-    clearInterval(this.timer);
-    this.max = Math.max(this.max, process.memoryUsage.rss());
-    return this.max;
-  }
 }
 
 export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
@@ -51,7 +35,9 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number;
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, value };
 }
 
-export function printAndSave(results: { benchmark: string; figures: Figure[] }[], machine: Record<string, unknown>): string {
+export type BenchResults = { benchmark: string; figures: Figure[] }[];
+
+export function printFigures(results: BenchResults): void {
   const table = new Table({ head: ['benchmark', 'figure', 'ours', 'baseline', 'ratio', 'target', 'ok'], style: { head: [], border: [] } });
   for (const r of results) {
     for (const f of r.figures) {
@@ -67,6 +53,10 @@ export function printAndSave(results: { benchmark: string; figures: Figure[] }[]
     }
   }
   console.log(table.toString());
+}
+
+/** Writes the run's figures under bench/results/; returns the file's path. */
+export function saveResults(results: BenchResults, machine: Record<string, unknown>): string {
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), machine, results }, null, 2));

@@ -24,10 +24,11 @@ export const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/main.js', impor
 /** The node flags the API is started with everywhere (docker/Dockerfile, docker/compose.yaml, scripts/up.sh). */
 export const API_NODE_FLAGS = ['--no-memory-reducer', '--max-semi-space-size=4'];
 /**
- * The children's queues get a prefix of their own: another worker on the same Redis with the
- * default prefix (a dev instance, `npm run up`) would otherwise take the bench's seal jobs.
+ * The children's queues get a prefix of this run's own: another worker on the same Redis (a dev
+ * instance, `npm run up`, or another bench run with its own scratch database) would otherwise take
+ * the bench's seal jobs.
  */
-export const QUEUE_PREFIX = 'dems-bench';
+export const QUEUE_PREFIX = `dems-bench-${process.pid}`;
 
 type Path = 'ours' | 'baseline';
 
@@ -71,6 +72,7 @@ interface UploadRun {
 export const ingestBench: Benchmark = {
   name: 'ingest',
   description: 'tus upload to sealed (default 2 GiB) vs a plain lib-storage Upload; API peak RSS; ingest hashing rate',
+  smoke: { 'size-mb': '2', rounds: '1' },
   async run(ctx) {
     const sizeMiB = Number(ctx.args.get('size-mb') ?? 2048);
     const rounds = Number(ctx.args.get('rounds') ?? 1);

@@ -20,13 +20,15 @@ import type { Benchmark, Figure } from './harness.js';
 export const ledgerBench: Benchmark = {
   name: 'ledger',
   description: 'custody ledger: append rate, full verification rate, proof reads',
+  smoke: { events: '500', cases: '3', writers: '2', seconds: '1' },
   async run(ctx) {
     const total = Number(ctx.args.get('events') ?? 1_000_000);
     const caseCount = Number(ctx.args.get('cases') ?? 100);
     const writers = Number(ctx.args.get('writers') ?? 16);
     const seconds = Number(ctx.args.get('seconds') ?? 10);
     const base = loadConfig();
-    const dbName = 'dems_bench_ledger';
+    // Named after the bench database (dems_bench_ledger under npm run bench): a run with a database of its own (the smoke test) gets its own.
+    const dbName = `${new URL(base.DATABASE_URL).pathname.slice(1)}_ledger`;
     const admin = new URL(base.DATABASE_URL);
     admin.pathname = '/postgres';
     const c = new pg.Client({ connectionString: admin.toString() });
@@ -50,7 +52,8 @@ export const ledgerBench: Benchmark = {
           `INSERT INTO cases (urn, title, created_by) SELECT '07LB' || lpad(g::text, 5, '0') || '26', 'Ledger bench ' || g, $1 FROM generate_series(1, $2::int) g RETURNING id`,
           [user.id, caseCount],
         );
-        await recordCustodyEvent(tx, { type: 'bench.seeded', operation: 'collection', details: { cases: caseCount } });
+        // The database refuses a case without a custody event of that case in the same transaction.
+        for (const r of made as { id: string }[]) await recordCustodyEvent(tx, { type: 'bench.seeded', operation: 'collection', caseId: r.id });
         return made.map((r: { id: string }) => r.id);
       });
 

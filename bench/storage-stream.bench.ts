@@ -24,6 +24,7 @@ interface PathRun {
 export const storageStream: Benchmark = {
   name: 'storage-stream',
   description: 'streamed put and get (default 1 GiB): our S3 adapter vs the plain SDK',
+  smoke: { 'size-mb': '4', rounds: '1' },
   async run(ctx) {
     const bytes = Number(ctx.args.get('size-mb') ?? 1024) * MiB;
     const rounds = Number(ctx.args.get('rounds') ?? 3);
