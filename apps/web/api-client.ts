@@ -57,12 +57,26 @@ export class ApiClient {
     return { status: res.status, contentType: res.headers.get('content-type') ?? 'application/json', body: Buffer.from(await res.arrayBuffer()) };
   }
 
+  /** A file the API makes (a CSV or JSON export), bytes untouched, as the signed-in person; a refusal throws its ApiError. */
+  async file(path: string, options: CallOptions = {}): Promise<{ contentType: string; body: Buffer }> {
+    const res = await this.authorised('GET', path, options);
+    if (!res.ok) return this.answer(res);
+    return { contentType: res.headers.get('content-type') ?? 'application/octet-stream', body: Buffer.from(await res.arrayBuffer()) };
+  }
+
   private async call<T>(method: string, path: string, options: CallOptions): Promise<T> {
+    return this.answer<T>(await this.authorised(method, path, options));
+  }
+
+  private async authorised(method: string, path: string, options: CallOptions): Promise<Response> {
     const auth = options.anonymous ? undefined : this.req.session.auth;
-    let res = await this.send(method, path, options, options.token ?? auth?.accessToken);
-    if (res.status === 401 && auth && (await this.refresh(auth))) {
-      res = await this.send(method, path, options, this.req.session.auth?.accessToken);
-    }
+    const res = await this.send(method, path, options, options.token ?? auth?.accessToken);
+    if (res.status === 401 && auth && (await this.refresh(auth))) return this.send(method, path, options, this.req.session.auth?.accessToken);
+    return res;
+  }
+
+  /** The API's JSON answer, or its `{code, message}` thrown as an ApiError. */
+  private async answer<T>(res: Response): Promise<T> {
     const text = await res.text();
     const body = text ? parseJson(text) : undefined;
     if (res.ok) return body as T;

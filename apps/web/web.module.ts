@@ -3,8 +3,10 @@ import { APP_GUARD } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import type { WebConfig } from '../../libs/config/index.js';
 import { AdminController } from './admin/admin.controller.js';
+import { AuditController } from './audit/audit.controller.js';
 import { CasesController } from './cases/cases.controller.js';
 import { CustodyCheckController } from './custody/custody-check.controller.js';
+import { SharedBundlesController } from './disclosure/shared-bundles.controller.js';
 import { HealthController } from './health.controller.js';
 import { SignedInGuard } from './signed-in.guard.js';
 import { SignInController } from './sign-in/sign-in.controller.js';
@@ -19,7 +21,7 @@ export class WebModule implements OnApplicationShutdown {
   static forRoot(config: WebConfig): DynamicModule {
     return {
       module: WebModule,
-      controllers: [HealthController, SignInController, CasesController, CustodyCheckController, AdminController],
+      controllers: [HealthController, SignInController, CasesController, CustodyCheckController, AdminController, AuditController, SharedBundlesController],
       providers: [
         { provide: WEB_CONFIG, useValue: config },
         { provide: WEB_REDIS, useFactory: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) },

@@ -18,11 +18,11 @@ export const REASON_LABELS = {
  * and text a header can carry (header values are bytes: printable Latin-1). Whether the reason is
  * good enough is the API's rule; its answer is shown on the form.
  */
-export function reasonProblems(code: unknown, text: unknown): FormError[] {
+export function reasonProblems(code: unknown, text: unknown, subject = 'this case'): FormError[] {
   const problems: FormError[] = [];
-  if (typeof code !== 'string' || !(code in REASON_LABELS)) problems.push({ field: 'code', text: 'Select why you need to see this case' });
+  if (typeof code !== 'string' || !(code in REASON_LABELS)) problems.push({ field: 'code', text: `Select why you need to see ${subject}` });
   const t = typeof text === 'string' ? text.trim() : '';
-  if (!t) problems.push({ field: 'text', text: 'Say why you need to see this case' });
+  if (!t) problems.push({ field: 'text', text: `Say why you need to see ${subject}` });
   else if (/[^\u0020-\u007e\u00a0-\u00ff]/.test(t)) problems.push({ field: 'text', text: 'Use letters, numbers and common punctuation only (no line breaks or symbols such as emoji)' });
   return problems;
 }
