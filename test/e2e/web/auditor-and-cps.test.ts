@@ -52,6 +52,15 @@ describe('web application: CPS lawyer and auditor journeys (browser, real API)',
     await page.waitForURL((u) => !u.pathname.startsWith('/sign-in'));
   }
 
+  /** Moves the focus with Tab alone until it is on the control named (at most 100 presses). */
+  async function tabTo(page: Page, name: string): Promise<void> {
+    for (let i = 0; i < 100; i += 1) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.textContent?.trim())) === name) return;
+    }
+    throw new Error(`${name} is not reachable with Tab`);
+  }
+
   beforeAll(async () => {
     await h.start();
     await createObjectStore(h.api.config).ensureBuckets();
@@ -98,7 +107,10 @@ describe('web application: CPS lawyer and auditor journeys (browser, real API)',
     expect(await page.locator('#bundle-sha256').textContent()).toBe(bundle.sha256);
     for (const check of ['sha256sum -c SHA256SUMS', 'unzip -t', 'dems verify bundle']) expect(await page.getByText(check).count()).toBeGreaterThan(0);
 
-    await page.getByRole('button', { name: 'Get a download link' }).click();
+    // By keyboard alone: Tab to the button, Enter.
+    await tabTo(page, 'Get a download link');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`/shared/${bundle.id}/download$`));
     await checked(page, problems);
     const link = page.locator('#download-link');
     const href = (await link.getAttribute('href'))!;
@@ -149,8 +161,8 @@ describe('web application: CPS lawyer and auditor journeys (browser, real API)',
     const rows = page.locator('tbody tr');
     expect(await rows.filter({ hasText: 'disclosure.bundle_downloaded' }).filter({ hasText: cps.username }).count()).toBe(1);
 
-    // By case and period (today, UTC): 25 on a page, then the rest.
-    const today = new Date().toISOString().slice(0, 10);
+    // By case and period (today in England and Wales): 25 on a page, then the rest.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
     await page.goto(`/audit?caseId=${caseId}&from=${today}&to=${today}`);
     await checked(page, problems);
     expect(await rows.count()).toBe(25);
