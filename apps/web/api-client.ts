@@ -51,6 +51,10 @@ export class ApiClient {
     return this.call<T>('POST', path, options);
   }
 
+  delete<T>(path: string, options: CallOptions = {}): Promise<T> {
+    return this.call<T>('DELETE', path, options);
+  }
+
   /** The API's answer, bytes untouched, for routes whose content the browser checks itself. */
   async raw(path: string): Promise<{ status: number; contentType: string; body: Buffer }> {
     const res = await this.send('GET', path, {}, undefined);

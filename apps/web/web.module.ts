@@ -2,8 +2,11 @@ import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '
 import { APP_GUARD } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import type { WebConfig } from '../../libs/config/index.js';
+import { TokensController } from './account/tokens.controller.js';
 import { AdminController } from './admin/admin.controller.js';
+import { UsersController } from './admin/users.controller.js';
 import { AuditController } from './audit/audit.controller.js';
+import { CaseFormsController } from './cases/case-forms.controller.js';
 import { CasesController } from './cases/cases.controller.js';
 import { CustodyCheckController } from './custody/custody-check.controller.js';
 import { SharedBundlesController } from './disclosure/shared-bundles.controller.js';
@@ -21,7 +24,7 @@ export class WebModule implements OnApplicationShutdown {
   static forRoot(config: WebConfig): DynamicModule {
     return {
       module: WebModule,
-      controllers: [HealthController, SignInController, CasesController, CustodyCheckController, AdminController, AuditController, SharedBundlesController],
+      controllers: [HealthController, SignInController, CaseFormsController, CasesController, CustodyCheckController, AdminController, UsersController, TokensController, AuditController, SharedBundlesController],
       providers: [
         { provide: WEB_CONFIG, useValue: config },
         { provide: WEB_REDIS, useFactory: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) },
