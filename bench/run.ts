@@ -43,7 +43,9 @@ const results: BenchResults = [];
 for (const b of chosen) {
   console.log(`\n# ${b.name}: ${b.description}${smoke ? ' (smoke run)' : ''}`);
   // A smoke run takes the benchmark's tiny arguments (any given on the command line win).
+  const t0 = Date.now();
   const figures = await b.run({ args: smoke ? new Map([...Object.entries(b.smoke), ...args]) : args, log: (m) => console.log(`  ${m}`) });
+  console.log(`  (${b.name} took ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   // Tiny sizes say nothing about the targets: none is judged, and nothing is saved.
   results.push({ benchmark: b.name, figures: smoke ? figures.map(({ target: _target, pass: _pass, ...f }) => f) : figures });
 }
