@@ -1,6 +1,6 @@
 export * from './custody-recorder.js';
-export { checkJustification, vagueness, JUSTIFICATION_TEXT_MIN, JUSTIFICATION_TEXT_MAX } from './justification-policy.js';
-export { AccessLogService, accessLogQuerySchema, toCsv, ACCESS_LOG_FIELDS, type AccessLogEntry, type AccessLogQuery, type RefusedRequest } from './access-log.service.js';
+export { checkJustification, vagueness } from './justification-policy.js';
+export { AccessLogService, accessLogQuerySchema, toCsv, type AccessLogEntry, type AccessLogQuery, type RefusedRequest } from './access-log.service.js';
 export { CustodyModule } from './custody.module.js';
 export { LedgerService, type CheckpointView } from './ledger.service.js';
 export { cosignaturesAt, storeCosignature, type CosignatureView } from './ledger-cosignatures.js';

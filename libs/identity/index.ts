@@ -6,4 +6,4 @@ export { AccountsService } from './accounts.service.js';
 export { UsersService, type NewUser, type User } from './users.service.js';
 export { OidcService } from './oidc.service.js';
 export { IdentityModule } from './identity.module.js';
-export { assertPasswordAcceptable, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-policy.js';
+export { assertPasswordAcceptable, PASSWORD_MAX_LENGTH } from './password-policy.js';

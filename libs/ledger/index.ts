@@ -1,5 +1,4 @@
 export {
-  HASH_SIZE,
   appendSiblings,
   MemoryNodeStore,
   consistencyProof,
@@ -7,17 +6,14 @@ export {
   countReads,
   emptyRoot,
   inclusionProof,
-  inclusionProofPlan,
   leafHash,
   nodeHash,
   nodesCompletedByAppend,
   perfectSubtrees,
   rootAt,
   rootFromLeafHashes,
-  rootPlan,
   verifyConsistency,
   verifyInclusion,
-  type CountingNodeReader,
   type NodeId,
   type NodeReader,
   type ProofPlan,
@@ -65,9 +61,7 @@ export {
   type CaseLogSummary,
 } from './case-log.js';
 export {
-  ALG_COSIGNATURE_V1,
   checkWitnesses,
-  COSIGNATURE_V1_HEADER,
   cosignatureKeyId,
   cosignCheckpoint,
   cosignedMessage,
