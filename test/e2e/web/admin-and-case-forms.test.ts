@@ -249,4 +249,23 @@ describe('web application: administration and case forms (browser, real API)', (
     await checked(page, problems);
     expect(await page.locator('#reference-error').textContent()).toMatch(/JS\/7 already exists on this case/);
   });
+
+  it('works without JavaScript: opening a case and creating an API token are plain forms', async () => {
+    const context = await h.browser.newContext({ baseURL: h.base, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await signIn(page, oic);
+    await page.goto('/cases/new');
+    await page.getByLabel('Unique reference number (URN)').fill(freshUrn());
+    await page.getByLabel('Title').fill('Opened without JavaScript');
+    await page.getByRole('button', { name: 'Open case' }).click();
+    await page.waitForURL(/\/cases\/[0-9a-f-]{36}$/);
+    expect(await page.locator('h1').textContent()).toBe('Opened without JavaScript');
+    await page.goto('/account/tokens');
+    await page.getByLabel('Token name').fill('no script');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.locator('#new-token').waitFor();
+    const token = await page.locator('#new-token').inputValue();
+    expect((await h.api.call('GET', '/api/v1/me', { token })).status).toBe(200);
+    await context.close();
+  });
 });
