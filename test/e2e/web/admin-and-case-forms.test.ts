@@ -43,6 +43,14 @@ describe('web application: administration and case forms (browser, real API)', (
     return (await page.locator('.govuk-error-summary').textContent()) ?? '';
   }
 
+  /** WCAG 1.4.10: at 320 CSS pixels the page reflows; only a table may scroll, in its own region. */
+  async function reflowsAt320(page: Page): Promise<void> {
+    await page.setViewportSize({ width: 320, height: 800 });
+    const overflowing = await page.evaluate(`[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 321 && !e.closest('.app-table-scroll')).map((e) => e.tagName + '.' + e.className).slice(0, 5)`);
+    expect(overflowing).toEqual([]);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+
   const login = (user: TestUser, password = user.password) => h.api.call('POST', '/api/v1/auth/login', { body: { username: user.username, password } });
 
   beforeAll(async () => {
@@ -120,6 +128,7 @@ describe('web application: administration and case forms (browser, real API)', (
     expect(await page.locator('tr', { has: page.locator(`#user-${target.id}`) }).textContent()).toContain('Deactivated');
     expect((await login(target)).status).toBe(401);
     await page.screenshot({ path: `${SCREENSHOTS}/journey-7-users.png`, fullPage: true });
+    await reflowsAt320(page);
     await page.locator('tr', { has: page.locator(`#user-${target.id}`) }).getByRole('button', { name: `Reactivate ${target.username}` }).click();
     await page.waitForURL(/done=activate/);
     expect((await login(target)).status).toBe(200);
@@ -159,6 +168,7 @@ describe('web application: administration and case forms (browser, real API)', (
     const token = await page.locator('#new-token').inputValue();
     expect(token.length).toBeGreaterThan(20);
     await page.screenshot({ path: `${SCREENSHOTS}/journey-7-token-created.png`, fullPage: true });
+    await reflowsAt320(page);
     const me = await h.api.call('GET', '/api/v1/me', { token });
     expect([me.status, me.body.username]).toEqual([200, oic.username]);
     const [stored] = await h.api.ds.query(`SELECT round(extract(epoch from expires_at - created_at) / 86400) AS days FROM api_tokens WHERE user_id = $1 AND name = 'laptop CLI'`, [oic.id]);
