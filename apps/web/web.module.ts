@@ -10,6 +10,7 @@ import { CaseFormsController } from './cases/case-forms.controller.js';
 import { CasesController } from './cases/cases.controller.js';
 import { CustodyCheckController } from './custody/custody-check.controller.js';
 import { SharedBundlesController } from './disclosure/shared-bundles.controller.js';
+import { ExtractionsController } from './extractions/extractions.controller.js';
 import { HealthController } from './health.controller.js';
 import { SignedInGuard } from './signed-in.guard.js';
 import { SignInController } from './sign-in/sign-in.controller.js';
@@ -24,7 +25,7 @@ export class WebModule implements OnApplicationShutdown {
   static forRoot(config: WebConfig): DynamicModule {
     return {
       module: WebModule,
-      controllers: [HealthController, SignInController, CaseFormsController, CasesController, CustodyCheckController, AdminController, UsersController, TokensController, AuditController, SharedBundlesController],
+      controllers: [HealthController, SignInController, CaseFormsController, CasesController, CustodyCheckController, AdminController, UsersController, TokensController, AuditController, SharedBundlesController, ExtractionsController],
       providers: [
         { provide: WEB_CONFIG, useValue: config },
         { provide: WEB_REDIS, useFactory: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) },
