@@ -24,11 +24,16 @@ export const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/main.js', impor
 /** The node flags the API is started with everywhere (docker/Dockerfile, docker/compose.yaml, scripts/up.sh). */
 export const API_NODE_FLAGS = ['--no-memory-reducer', '--max-semi-space-size=4'];
 /**
+ * The worker's node flags (package.json start:worker, docker/, scripts/up.sh), plus any in
+ * BENCH_WORKER_NODE_ARGS to try others.
+ */
+export const WORKER_NODE_FLAGS = [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+/**
  * The children's queues get a prefix of this run's own: another worker on the same Redis (a dev
  * instance, `npm run up`, or another bench run with its own scratch database) would otherwise take
- * the bench's seal jobs.
+ * the bench's seal jobs. It starts with the configured prefix, so a caller can find its keys.
  */
-export const QUEUE_PREFIX = `dems-bench-${process.pid}`;
+export const QUEUE_PREFIX = `${process.env.QUEUE_PREFIX ?? 'dems'}-bench-${process.pid}`;
 
 type Path = 'ours' | 'baseline';
 
@@ -119,7 +124,7 @@ export const ingestBench: Benchmark = {
       const apiArgs = [...API_NODE_FLAGS, ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean)];
       const api = new Child('api', API_MAIN, env, apiArgs, process.env.BENCH_API_OUTPUT);
       children.push(api);
-      const worker = new Child('worker', WORKER_MAIN, env);
+      const worker = new Child('worker', WORKER_MAIN, env, WORKER_NODE_FLAGS);
       children.push(worker);
       const base = `http://127.0.0.1:${port}`;
       await waitReady(base, api, worker);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { createRedis } from '../../libs/queue/index.js';
 import { createObjectStore } from '../../libs/storage/index.js';
 import { inheritedEnv } from '../support/inherited-env.js';
 import { ownerUrlFor, testConfig } from '../support/test-env.js';
@@ -42,6 +43,10 @@ describe('benchmarks, smoke run (real PostgreSQL, Redis, S3, ffmpeg)', () => {
       for (const e of page?.entries ?? []) await store.delete(bucket, e.key).catch(() => undefined);
     }
     store.destroy();
+    // The queues of the run (its own prefix and the prefixes of the workers it started below it).
+    const redis = createRedis(config.REDIS_URL);
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 }) as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
+    redis.disconnect();
   });
 
   it('every benchmark sets itself up and prints its figures; the run exits 0', async () => {
