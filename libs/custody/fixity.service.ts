@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/index.js';
 import { AppError, isUuid } from '../core/index.js';
-import { one, rows, type Queryable } from '../database/sql.js';
+import { affected, one, rows, type Queryable } from '../database/sql.js';
 import { hashStoredObject, ObjectStore } from '../storage/index.js';
 import type { Principal, RequestContext } from '../identity/index.js';
 import { recordCustodyEvent } from './custody-recorder.js';
@@ -98,6 +98,19 @@ export class FixityService {
       const active = await one<{ id: string }>(this.ds, `SELECT id FROM fixity_runs WHERE case_id = $1 AND status IN ('queued', 'running')`, [caseId]);
       throw new AppError('FIXITY_RUN_IN_PROGRESS', 'A fixity run of this case is already queued or running; its report appears under /fixity/runs when it ends', 409, { runId: active?.id });
     }
+  }
+
+  /**
+   * A case run still queued or running whose job is gone, started at least `minAgeSeconds` ago:
+   * failed, so that the case can be asked for again. True when it was.
+   */
+  async failStaleRun(runId: string, minAgeSeconds: number): Promise<boolean> {
+    const changed = await affected(
+      this.ds,
+      `UPDATE fixity_runs SET status = 'failed', finished_at = now() WHERE id = $1 AND status IN ('queued', 'running') AND started_at < now() - make_interval(secs => $2)`,
+      [runId, minAgeSeconds],
+    );
+    return changed > 0;
   }
 
   /** A requested run whose job could not be queued: failed, so that the case can be asked for again. */

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { ROUTE_CLASSES } from '../../apps/api/rate-limit/rate-class.js';
 import { FixityService } from '../../libs/custody/index.js';
 import { EvidenceFilesService } from '../../libs/evidence/index.js';
+import { createRedis } from '../../libs/queue/index.js';
 import { ApiHarness, freshUrn, JUSTIFY, type TestUser } from '../support/api-harness.js';
 import { CLI, cliOptions } from '../support/test-env.js';
 import { tusUpload, uploadIdOf } from '../support/tus.js';
@@ -186,6 +187,23 @@ describe('case fixity runs: who may start one, who asked, one at a time', () => 
     const third = await h.call('POST', `/api/v1/cases/${caseId}/fixity`, { token: investigator.token });
     expect(third.status).toBe(202);
     expect((await runs()).map((r) => [r.status, r.requested_by])).toEqual([['completed', oic.id], ['queued', investigator.id]]);
+
+    // A run whose job Redis no longer has would block the case for ever: once it is a minute
+    // old it is failed and the request goes through. A younger one is never taken for lost.
+    const lost = (await runs())[1].id;
+    const redis = createRedis(h.config.REDIS_URL);
+    try {
+      await redis.del(`${h.config.QUEUE_PREFIX}:integrity:fixity-run-${lost}`);
+    } finally {
+      await redis.quit();
+    }
+    expect((await h.call('POST', `/api/v1/cases/${caseId}/fixity`, { token: oic.token })).status).toBe(409);
+    await h.owner.query(`UPDATE fixity_runs SET started_at = started_at - interval '2 minutes' WHERE id = $1`, [lost]);
+    const fourth = await h.call('POST', `/api/v1/cases/${caseId}/fixity`, { token: oic.token });
+    expect(fourth.status).toBe(202);
+    const after = await runs();
+    expect(after.find((r) => r.id === lost)?.status).toBe('failed');
+    expect(after.filter((r) => r.id !== lost).map((r) => r.status).sort()).toEqual(['completed', 'queued']);
   });
 });
 
