@@ -9,6 +9,7 @@ import { AuditController } from './audit/audit.controller.js';
 import { CaseFormsController } from './cases/case-forms.controller.js';
 import { CasesController } from './cases/cases.controller.js';
 import { CustodyCheckController } from './custody/custody-check.controller.js';
+import { DisclosureOfficerController } from './disclosure/disclosure-officer.controller.js';
 import { SharedBundlesController } from './disclosure/shared-bundles.controller.js';
 import { ExtractionsController } from './extractions/extractions.controller.js';
 import { HealthController } from './health.controller.js';
@@ -25,7 +26,7 @@ export class WebModule implements OnApplicationShutdown {
   static forRoot(config: WebConfig): DynamicModule {
     return {
       module: WebModule,
-      controllers: [HealthController, SignInController, CaseFormsController, CasesController, CustodyCheckController, AdminController, UsersController, TokensController, AuditController, SharedBundlesController, ExtractionsController],
+      controllers: [HealthController, SignInController, CaseFormsController, CasesController, CustodyCheckController, AdminController, UsersController, TokensController, AuditController, SharedBundlesController, ExtractionsController, DisclosureOfficerController],
       providers: [
         { provide: WEB_CONFIG, useValue: config },
         { provide: WEB_REDIS, useFactory: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) },
