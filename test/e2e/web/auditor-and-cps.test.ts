@@ -56,7 +56,7 @@ describe('web application: CPS lawyer and auditor journeys (browser, real API)',
   async function tabTo(page: Page, name: string): Promise<void> {
     for (let i = 0; i < 100; i += 1) {
       await page.keyboard.press('Tab');
-      if ((await page.evaluate(() => document.activeElement?.textContent?.trim())) === name) return;
+      if ((await page.evaluate<string | undefined>('document.activeElement?.textContent?.trim()')) === name) return;
     }
     throw new Error(`${name} is not reachable with Tab`);
   }
