@@ -37,6 +37,7 @@ import {
   waitReady,
   waitSealed,
   WORKER_MAIN,
+  WORKER_NODE_FLAGS,
 } from './ingest.bench.js';
 
 const MiB = 1024 * 1024;
@@ -90,7 +91,7 @@ export const disclosureBench: Benchmark = {
       const env = { ...process.env, API_PORT: String(port), API_HOST: '127.0.0.1', QUEUE_PREFIX, DATABASE_URL: databaseUrl };
       const [{ now: since }] = await ds.query(`SELECT now() AS now`);
       const api = new Child('api', API_MAIN, env, API_NODE_FLAGS);
-      const sealer = new Child('worker', WORKER_MAIN, env);
+      const sealer = new Child('worker', WORKER_MAIN, env, WORKER_NODE_FLAGS);
       children.push(api, sealer);
       const base = `http://127.0.0.1:${port}`;
       await waitReady(base, api, sealer);
@@ -122,7 +123,7 @@ export const disclosureBench: Benchmark = {
       await sealer.stop();
       children.splice(children.indexOf(sealer), 1);
       const [{ now: restarted }] = await ds.query(`SELECT now() AS now`);
-      const worker = new Child('worker', WORKER_MAIN, env);
+      const worker = new Child('worker', WORKER_MAIN, env, WORKER_NODE_FLAGS);
       children.push(worker);
       await sleep(3000);
       await quiesce(ds, restarted, ctx.log);

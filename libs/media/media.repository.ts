@@ -24,8 +24,6 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import exifReader from 'exif-reader';
-import ffmpegFluent from 'fluent-ffmpeg';
-import sharp from 'sharp';
 import { MultiHashStream } from '../core/index.js';
 import type { CommandSpec } from './ffmpeg-args.js';
 import { jsonSafe } from './exif-facts.parser.js';
@@ -33,8 +31,20 @@ import type { ImageRenderRecipe } from './image-preview.recipe.js';
 import { countDecodeErrors } from './media-failure.js';
 import type { ToolVersions } from './media.types.js';
 
-// libvips' operation cache holds decoded images and open files; off (immich PR #6542).
-sharp.cache(false);
+type Sharp = typeof import('sharp').default;
+let sharpLoaded: Promise<Sharp> | undefined;
+
+/**
+ * sharp (libvips and its thread pool, ~13 MB resident) is loaded by the first call that needs it,
+ * not when the worker starts: a worker that builds disclosure bundles or seals files never carries it.
+ */
+function loadSharp(): Promise<Sharp> {
+  return (sharpLoaded ??= import('sharp').then(({ default: sharp }) => {
+    // libvips' operation cache holds decoded images and open files; off (immich PR #6542).
+    sharp.cache(false);
+    return sharp;
+  }));
+}
 
 export interface MediaRepositorySettings {
   ffmpegPath: string;
@@ -285,6 +295,7 @@ export class MediaRepository {
   }
 
   private async readVersions(): Promise<ToolVersions> {
+    const sharp = await loadSharp();
     const first = async (tool: CommandSpec['tool'], args: string[]) => {
       const r = await this.run({ tool, args }, { input: '' }, { timeLimitMs: 15_000, collectStdout: true });
       return { text: `${r.stdout?.toString('utf8') ?? ''}\n${r.stderr}`, missing: r.missing };
@@ -311,7 +322,9 @@ export class MediaRepository {
   }
 
   /** Encoders the installed ffmpeg has (fluent-ffmpeg's capability query), e.g. to know whether AMR-WB can be written. */
-  availableEncoders(): Promise<string[]> {
+  async availableEncoders(): Promise<string[]> {
+    // Loaded here only: the one use of fluent-ffmpeg, so the worker does not load it at start.
+    const { default: ffmpegFluent } = await import('fluent-ffmpeg');
     return new Promise((resolve, reject) => {
       ffmpegFluent.setFfmpegPath(this.settings.ffmpegPath);
       ffmpegFluent.getAvailableEncoders((err, encoders) => (err ? reject(err) : resolve(Object.keys(encoders))));
@@ -322,6 +335,7 @@ export class MediaRepository {
 
   /** Image header facts (no full decode) and the raw EXIF block. Throws on an unreadable image. */
   async imageMetadata(path: string): Promise<{ metadata: Record<string, unknown>; exif?: Buffer }> {
+    const sharp = await loadSharp();
     const m = await sharp(path, { failOn: 'error', limitInputPixels: false, pages: 1 }).metadata();
     const { exif, icc, iptc, xmp, tifftagPhotoshop, ...rest } = m as unknown as Record<string, unknown> & {
       exif?: Buffer;
@@ -348,6 +362,7 @@ export class MediaRepository {
 
   /** Runs one image recipe; writes a JPEG. Throws on a corrupt or over-large input. */
   async renderImage(inputPath: string, recipe: ImageRenderRecipe, outPath: string): Promise<{ width: number; height: number }> {
+    const sharp = await loadSharp();
     let img = sharp(inputPath, recipe.open);
     if (recipe.autoOrient) img = img.rotate();
     const info = await img
@@ -360,6 +375,7 @@ export class MediaRepository {
 
   /** A PNG (an ffmpeg frame) → JPEG, nothing else changed. */
   async pngToJpeg(pngPath: string, outPath: string, quality: number): Promise<{ width: number; height: number }> {
+    const sharp = await loadSharp();
     const info = await sharp(pngPath, { failOn: 'error' }).jpeg({ quality, chromaSubsampling: '4:2:0', mozjpeg: false }).toFile(outPath);
     return { width: info.width, height: info.height };
   }
@@ -370,6 +386,7 @@ export class MediaRepository {
     const rows = Math.ceil(files.length / columns);
     const width = columns * tileWidth + (columns + 1) * pad;
     const height = rows * tileHeight + (rows + 1) * pad;
+    const sharp = await loadSharp();
     const info = await sharp({ create: { width, height, channels: 3, background: { r: 0, g: 0, b: 0 } } })
       .composite(
         files.map((f, i) => ({
@@ -385,6 +402,7 @@ export class MediaRepository {
 
   /** A one-byte-per-pixel grey raster → PNG. */
   async greyPng(raster: Uint8Array, width: number, height: number, outPath: string): Promise<void> {
+    const sharp = await loadSharp();
     await sharp(Buffer.from(raster.buffer, raster.byteOffset, raster.byteLength), { raw: { width, height, channels: 1 } })
       .png({ compressionLevel: 9, adaptiveFiltering: false })
       .toFile(outPath);
@@ -392,6 +410,7 @@ export class MediaRepository {
 
   /** Decodes a finished image fully (a check that sharp can read what was written). */
   async imageSize(path: string): Promise<{ width: number; height: number; format: string }> {
+    const sharp = await loadSharp();
     const { info } = await sharp(path, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
     const m = await sharp(path).metadata();
     return { width: info.width, height: info.height, format: m.format ?? 'unknown' };
