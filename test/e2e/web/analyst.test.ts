@@ -146,6 +146,7 @@ describe('web application: forensic analyst journey (browser, real API and worke
     expect(await page.locator('.govuk-error-summary').textContent()).toContain('Select at least one entry to export');
     const chosen = files.filter((f) => f.deleted).slice(0, 2);
     for (const f of chosen) await page.getByLabel(`Select ${f.path}`).check();
+    await page.getByLabel('Reference of the derived exhibit (optional)').fill('KH/4/1');
     await page.getByRole('button', { name: 'Export selected entries' }).click();
     await page.waitForURL(/\/exports\/[0-9a-f-]{36}$/);
     await checked(page, problems);
@@ -197,11 +198,16 @@ describe('web application: forensic analyst journey (browser, real API and worke
     await page.getByLabel('Examined (needs a report)').check();
     await page.getByRole('button', { name: 'Record the move' }).click();
     await checked(page, problems);
-    expect(await page.locator('.govuk-error-summary').textContent()).toMatch(/not allowed|report/i);
+    expect(await page.locator('.govuk-error-summary').textContent()).toContain('An extraction that is awaiting cannot become examined');
     await page.getByLabel('In examination').check();
     await page.getByRole('button', { name: 'Record the move' }).click();
     await checked(page, problems);
     expect(await page.locator('#examination-state').textContent()).toContain('in examination');
+    // Examined needs a report first: the API's refusal shows on the form.
+    await page.getByLabel('Examined (needs a report)').check();
+    await page.getByRole('button', { name: 'Record the move' }).click();
+    await checked(page, problems);
+    expect(await page.locator('.govuk-error-summary').textContent()).toMatch(/report/i);
     const note = 'Started on the chat database.\nNothing deleted in the first pass.';
     await page.getByLabel('Add a note').fill(note);
     await page.getByRole('button', { name: 'Add the note' }).click();
