@@ -68,6 +68,24 @@ export class ApiClient {
     return { contentType: res.headers.get('content-type') ?? 'application/octet-stream', body: Buffer.from(await res.arrayBuffer()) };
   }
 
+  /**
+   * A request passed on as it came (the tus upload relay): the session's token and the person's
+   * address added, the body streamed with no time limit. A 401 refreshes the token once: a request
+   * without a body is sent again; one whose body is already spent is answered 503, which tus
+   * clients retry (asking the offset first), now with the fresh token.
+   */
+  async relay(method: string, path: string, headers: Record<string, string>, body: ReadableStream | undefined, signal: AbortSignal): Promise<Response> {
+    const attempt = () => {
+      const auth = this.req.session.auth;
+      const all = { ...headers, ...(auth ? { authorization: `Bearer ${auth.accessToken}` } : {}), ...(this.req.ip ? { 'x-forwarded-for': this.req.ip } : {}) };
+      return fetch(this.base + path, { method, headers: all, body, redirect: 'manual', signal, duplex: 'half' } as RequestInit);
+    };
+    const res = await attempt();
+    const auth = this.req.session.auth;
+    if (res.status !== 401 || !auth || !(await this.refresh(auth))) return res;
+    return body ? new Response(null, { status: 503, headers: { 'retry-after': '1' } }) : attempt();
+  }
+
   private async call<T>(method: string, path: string, options: CallOptions): Promise<T> {
     return this.answer<T>(await this.authorised(method, path, options));
   }

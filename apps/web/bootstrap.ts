@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NestFactory } from '@nestjs/core';
@@ -16,6 +17,7 @@ import { WebModule, WEB_REDIS } from './web.module.js';
 import { webSession } from './web-session.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const TUS_BROWSER_BUILD = createRequire(import.meta.url).resolve('tus-js-client/dist/tus.min.js');
 export const ASSETS_DIR = join(HERE, 'assets');
 const TEMPLATES_DIR = join(HERE, 'templates');
 
@@ -58,6 +60,11 @@ async function serveAssets(app: NestExpressApplication, express: Express): Promi
   express.get('/assets/govuk-frontend.min.js', (_req, res) => {
     cached(res);
     res.type('text/javascript').sendFile(join(GOVUK_DIR, 'govuk', 'govuk-frontend.min.js'));
+  });
+  // tus-js-client's browser build, for the exhibit page's uploads (apps/web/assets/exhibit-upload.js).
+  express.get('/assets/tus.min.js', (_req, res) => {
+    cached(res);
+    res.type('text/javascript').sendFile(TUS_BROWSER_BUILD);
   });
   const options = { maxAge: '1h', index: false as const, fallthrough: true };
   app.useStaticAssets(join(ASSETS_DIR), { ...options, prefix: '/assets/app' });

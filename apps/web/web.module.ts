@@ -15,6 +15,7 @@ import { ExtractionsController } from './extractions/extractions.controller.js';
 import { HealthController } from './health.controller.js';
 import { SignedInGuard } from './signed-in.guard.js';
 import { SignInController } from './sign-in/sign-in.controller.js';
+import { UploadRelayController } from './uploads/upload-relay.controller.js';
 import { WebApi, WEB_CONFIG } from './web-api.service.js';
 
 export const WEB_REDIS = Symbol('WEB_REDIS');
@@ -26,7 +27,7 @@ export class WebModule implements OnApplicationShutdown {
   static forRoot(config: WebConfig): DynamicModule {
     return {
       module: WebModule,
-      controllers: [HealthController, SignInController, CaseFormsController, CasesController, CustodyCheckController, AdminController, UsersController, TokensController, AuditController, SharedBundlesController, ExtractionsController, DisclosureOfficerController],
+      controllers: [HealthController, SignInController, CaseFormsController, CasesController, CustodyCheckController, AdminController, UsersController, TokensController, AuditController, SharedBundlesController, ExtractionsController, UploadRelayController, DisclosureOfficerController],
       providers: [
         { provide: WEB_CONFIG, useValue: config },
         { provide: WEB_REDIS, useFactory: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) },
