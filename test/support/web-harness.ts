@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -70,4 +71,21 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
   await page.evaluate(axeSource());
   const result = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })`)) as { violations: AxeViolation[] };
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** The page once loaded: no serious or critical axe violation, and no console error or CSP report so far. */
+export async function expectAccessible(page: Page, problems: string[]): Promise<void> {
+  await page.waitForLoadState('load');
+  const violations = await seriousViolations(page);
+  expect(violations.map((v) => `${v.id}: ${v.help} ${JSON.stringify(v.nodes.map((n) => n.target))}`)).toEqual([]);
+  expect(problems).toEqual([]);
+}
+
+/** Asks again every 200 ms until the answer is done (the test's own timeout bounds it). */
+export async function until<T>(get: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  for (;;) {
+    const v = await get();
+    if (done(v)) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { BundleView, ScheduleVersionSummary, ScheduleVersionView } from '../../../libs/disclosure/index.js';
 import { MG6_FORMS } from '../../../libs/disclosure/mg6-forms.js';
 import { ApiError, type Justification } from '../api-client.js';
 import { apiFormErrors } from '../api-form-errors.js';
@@ -12,42 +13,6 @@ type Form = Record<string, string | string[] | undefined>;
 /** The schedules edited here; the MG6E (a report pointing at their items) is left to the API and CLI. */
 const EDITABLE = ['MG6C', 'MG6D'] as const;
 type Editable = (typeof EDITABLE)[number];
-
-interface ScheduleEntry {
-  itemNumber: number;
-  exhibitId: string | null;
-  fields: Record<string, string>;
-}
-
-interface ScheduleVersion {
-  schedule: Editable;
-  version: number;
-  createdAt: string;
-  nilCertified: boolean;
-  entries: ScheduleEntry[];
-}
-
-interface VersionSummary {
-  schedule: string;
-  version: number;
-  entries: number;
-  nilCertified: boolean;
-  createdAt: string;
-}
-
-interface BundleView {
-  id: string;
-  caseId: string;
-  version: number;
-  audience: string;
-  state: string;
-  failure: { code: string; reason: string } | null;
-  size: number | null;
-  sha256: string | null;
-  createdAt: string;
-  completedAt: string | null;
-  shares?: { id: string; recipientId: string; recipient: string; expiresAt: string; revokedAt: string | null }[];
-}
 
 const enc = encodeURIComponent;
 const REASONS = Object.entries(REASON_LABELS).map(([value, text]) => ({ value, text }));
@@ -71,7 +36,7 @@ export class DisclosureOfficerController {
     const reason = req.session.reasons?.[caseId];
     const [kase, versions, bundles] = await Promise.all([
       client.get<Record<string, unknown>>(`/api/v1/cases/${enc(caseId)}`, { justification: reason }),
-      client.get<VersionSummary[]>(`/api/v1/cases/${enc(caseId)}/disclosure/schedules`, { justification: reason }),
+      client.get<ScheduleVersionSummary[]>(`/api/v1/cases/${enc(caseId)}/disclosure/schedules`, { justification: reason }),
       client.get<BundleView[]>(`/api/v1/cases/${enc(caseId)}/disclosure/bundles`, { justification: reason }),
     ]);
     res.render('pages/disclosure/index', { kase, caseId, schedules: EDITABLE.map((s) => ({ schedule: s, title: MG6_FORMS[s].title, latest: versions.filter((v) => v.schedule === s).at(-1) })), bundles });
@@ -180,11 +145,11 @@ export class DisclosureOfficerController {
     const client = this.api.as(req);
     const reason = req.session.reasons?.[caseId];
     const path = `/api/v1/cases/${enc(caseId)}/disclosure/schedules`;
-    const [kase, versions] = await Promise.all([client.get<Record<string, unknown>>(`/api/v1/cases/${enc(caseId)}`, { justification: reason }), client.get<VersionSummary[]>(path, { justification: reason })]);
+    const [kase, versions] = await Promise.all([client.get<Record<string, unknown>>(`/api/v1/cases/${enc(caseId)}`, { justification: reason }), client.get<ScheduleVersionSummary[]>(path, { justification: reason })]);
     const mine = versions.filter((v) => v.schedule === schedule);
     const shownNumber = version && /^[1-9]\d{0,8}$/.test(version) ? version : mine.length ? 'latest' : undefined;
-    const shown = shownNumber ? await client.get<ScheduleVersion>(`${path}/${schedule}/${shownNumber}`, { justification: reason }) : undefined;
-    const latest = shown && shownNumber === 'latest' ? shown : mine.length ? await client.get<ScheduleVersion>(`${path}/${schedule}/latest`, { justification: reason }) : undefined;
+    const shown = shownNumber ? await client.get<ScheduleVersionView>(`${path}/${schedule}/${shownNumber}`, { justification: reason }) : undefined;
+    const latest = shown && shownNumber === 'latest' ? shown : mine.length ? await client.get<ScheduleVersionView>(`${path}/${schedule}/latest`, { justification: reason }) : undefined;
     const columns = MG6_FORMS[schedule].columns.filter((c) => c.key !== 'itemNumber');
     return { kase, caseId, schedule, title: MG6_FORMS[schedule].title, columns, versions: mine.reverse(), shown, draft: latest?.entries ?? [], nextVersion: (latest?.version ?? 0) + 1 };
   }
