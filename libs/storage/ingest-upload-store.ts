@@ -1,11 +1,11 @@
 import { S3Store, type MetadataValue } from '@tus/s3-store';
-import { createReadStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, rmSync } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
-import { OffThreadDigests, type Digests } from '../core/index.js';
+import { OffThreadDigests, processFolderPrefix, removeDeadProcessFolders, type Digests } from '../core/index.js';
 import type { S3StoreSettings } from './s3-object-store.js';
 import { reportS3Errors, type S3ErrorListener } from './s3-request-errors.js';
 
@@ -87,7 +87,7 @@ export class IngestUploadStore extends S3Store {
     const base = settings.stagingDir || tmpdir();
     mkdirSync(base, { recursive: true, mode: 0o700 });
     removeDeadStagingDirs(base);
-    this.stagingDir = path.join(base, `${STAGING_PREFIX}${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
+    this.stagingDir = path.join(base, `${processFolderPrefix(STAGING_PREFIX)}${randomUUID().slice(0, 8)}`);
     mkdirSync(this.stagingDir, { recursive: true, mode: 0o700 });
   }
 
@@ -285,29 +285,7 @@ const STAGING_PREFIX = 'dems-ingest-';
  * those untouched for a day.
  */
 export function removeDeadStagingDirs(base: string, now = Date.now()): string[] {
-  const removed: string[] = [];
-  const host = hostname();
-  for (const name of readdirSync(base)) {
-    if (!name.startsWith(STAGING_PREFIX)) continue;
-    const dir = path.join(base, name);
-    const m = /^(.*)-(\d+)-[0-9a-f]{8}$/.exec(name.slice(STAGING_PREFIX.length));
-    let dead: boolean;
-    if (m && m[1] === host) dead = Number(m[2]) !== process.pid && !processRuns(Number(m[2]));
-    else dead = now - statSync(dir).mtimeMs > 24 * 3600_000;
-    if (!dead) continue;
-    rmSync(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return removeDeadProcessFolders(base, STAGING_PREFIX, { otherHostsAfterMs: 24 * 3600_000, now });
 }
 
 /** One part being staged in a temp file: chunks are gathered and written together. */
