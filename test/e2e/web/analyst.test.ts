@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplicationContext } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { startWorker } from '../../../apps/worker/bootstrap.js';
 import { createObjectStore } from '../../../libs/storage/index.js';
 import { freshUrn, JUSTIFY, type TestUser } from '../../support/api-harness.js';
 import { tusUpload, uploadIdOf } from '../../support/tus.js';
+import { fixturePath } from '../../support/fixtures.js';
 import { SCREENSHOTS, seriousViolations, WebHarness } from '../../support/web-harness.js';
 import { buildUfdr, type UfdrFile } from '../../integration/extraction/zip-fixtures.js';
 
@@ -26,6 +28,7 @@ describe('web application: forensic analyst journey (browser, real API and worke
   let analyst: TestUser;
   let caseId: string;
   let extractionId: string;
+  let e01Id: string;
   let reportFileId: string;
   const exhibits: Record<string, string> = {};
   // More entries than one page (100) holds, so the inventory pages forward with the API's cursor.
@@ -53,6 +56,23 @@ describe('web application: forensic analyst journey (browser, real API and worke
     expect(problems).toEqual([]);
   }
 
+  /** Signs in from the page asked for, then gives the s.62 reason the extraction pages need. */
+  async function signInWithReason(page: Page, problems: string[], landing: string): Promise<void> {
+    await page.goto(landing);
+    await checked(page, problems);
+    await page.getByLabel('Username').fill(analyst.username);
+    await page.getByLabel('Password', { exact: true }).fill(analyst.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Reading extractions is a consultation of evidence: the s.62 reason first.
+    await page.waitForURL(/\/reason/);
+    await checked(page, problems);
+    await page.getByLabel('Investigation').check();
+    await page.getByLabel('Your reason').fill('Examining the suspect handset KH/4 for the digital strategy');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL((u) => u.pathname === landing);
+    await checked(page, problems);
+  }
+
   const upload = async (ref: string, name: string, bytes: Buffer) => {
     const r = await tusUpload(`${h.api.base}/api/v1/uploads`, analyst.token, bytes, { metadata: { caseId, exhibitId: exhibits[ref], filename: name, sha256: sha256(bytes) } });
     expect(r.error).toBeUndefined();
@@ -67,19 +87,23 @@ describe('web application: forensic analyst journey (browser, real API and worke
     analyst = await h.api.user('webKhAnalyst', 'forensic_analyst');
     caseId = (await h.api.call('POST', '/api/v1/cases', { token: oic.token, body: { urn: freshUrn(), title: `Handset of the suspect ${randomBytes(3).toString('hex')}` } })).body.id as string;
     expect((await h.api.call('PUT', `/api/v1/cases/${caseId}/members/${analyst.id}`, { token: oic.token, body: { caseRole: 'forensic_analyst' } })).status).toBe(200);
-    for (const [reference, sourceType] of [['KH/4', 'device_extraction'], ['KH/4/2', 'document']]) {
+    for (const [reference, sourceType] of [['KH/4', 'device_extraction'], ['KH/4/2', 'document'], ['KH/5', 'device_extraction']]) {
       const r = await h.api.call('POST', `/api/v1/cases/${caseId}/exhibits`, { token: analyst.token, body: { reference, sourceType, description: `exhibit ${reference}`, producer: 'K H' } });
       expect(r.status).toBe(201);
       exhibits[reference] = r.body.id as string;
     }
     await upload('KH/4', 'KH-4.ufdr', await buildUfdr(files));
     reportFileId = await upload('KH/4/2', 'KH-4 report.pdf', Buffer.from('%PDF-1.4 examination report of KH/4'));
-    const [extraction] = await until(
-      async () => (await api(`/exhibits/${exhibits['KH/4']}/extractions`)).body as unknown as { id: string; state: string }[],
-      (v) => v.length > 0 && !['received', 'verifying'].includes(v[0].state),
-    );
-    expect(extraction.state).toBe('verified');
+    await upload('KH/5', 'ext2.E01', readFileSync(fixturePath('forensic-images/ext2.E01')));
+    const settled = (ref: string) =>
+      until(
+        async () => (await api(`/exhibits/${exhibits[ref]}/extractions`)).body as unknown as { id: string; state: string }[],
+        (v) => v.length > 0 && !['received', 'verifying'].includes(v[0].state),
+      ).then((v) => v[0]);
+    const [extraction, e01] = await Promise.all([settled('KH/4'), settled('KH/5')]);
+    expect([extraction.state, e01.state]).toEqual(['verified', 'verified']);
     extractionId = extraction.id;
+    e01Id = e01.id;
     await until(
       async () => (await api(`/exhibits/${exhibits['KH/4/2']}/files`)).body as unknown as { id: string; state: string }[],
       (v) => v.find((f) => f.id === reportFileId)?.state === 'sealed',
@@ -94,19 +118,7 @@ describe('web application: forensic analyst journey (browser, real API and worke
   it('journey 3: verification result, inventory search and paging, export as a derived exhibit, strategy, note, report and examination', async () => {
     const { page, problems } = await h.page();
     const base = `/cases/${caseId}/extractions/${extractionId}`;
-    await page.goto(`/cases/${caseId}/extractions`);
-    await checked(page, problems);
-    await page.getByLabel('Username').fill(analyst.username);
-    await page.getByLabel('Password', { exact: true }).fill(analyst.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    // Reading extractions is a consultation of evidence: the s.62 reason first.
-    await page.waitForURL(/\/reason/);
-    await checked(page, problems);
-    await page.getByLabel('Investigation').check();
-    await page.getByLabel('Your reason').fill('Examining the suspect handset KH/4 for the digital strategy');
-    await page.getByRole('button', { name: 'Continue' }).click();
-    await page.waitForURL(new RegExp(`/cases/${caseId}/extractions$`));
-    await checked(page, problems);
+    await signInWithReason(page, problems, `/cases/${caseId}/extractions`);
 
     // The verification result with its facts.
     await page.getByRole('link', { name: 'KH/4 (ufdr)' }).click();
@@ -227,5 +239,17 @@ describe('web application: forensic analyst journey (browser, real API and worke
     expect(notes.map((n) => [n.text, n.author.username, n.sha256])).toEqual([[note, analyst.username, sha256(note)]]);
     const workflow = (await api(`/extractions/${extractionId}/workflow`)).body as { examinationState: string; reports: { fileId: string }[] };
     expect(workflow).toMatchObject({ examinationState: 'examined', reports: [{ fileId: reportFileId }] });
+  });
+
+  it('journey 3: an E01 image shows the stored hash of the acquisition tool against the one calculated here, and the header facts', async () => {
+    const { page, problems } = await h.page();
+    await signInWithReason(page, problems, `/cases/${caseId}/extractions/${e01Id}`);
+    expect(await page.locator('#verification-state').textContent()).toContain('verified');
+    const md5 = '196066add11fb71c4c49cf1bb50d6d24';
+    const md5Row = page.locator('tbody tr', { hasText: 'md5' });
+    expect((await md5Row.locator('td').allTextContents()).map((t) => t.trim())).toEqual(['md5', 'media', md5, md5, 'Yes']);
+    expect(await page.locator('#members').textContent()).toContain('ext2.E01');
+    expect(await page.locator('main').textContent()).toContain('header · storedMd5');
+    await page.screenshot({ path: `${SCREENSHOTS}/journey-3-e01.png`, fullPage: true });
   });
 });
