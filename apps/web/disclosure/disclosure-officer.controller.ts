@@ -7,12 +7,7 @@ import { apiFormErrors } from '../api-form-errors.js';
 import { REASON_LABELS, reasonProblems } from '../cases/reasons.js';
 import { formErrors, type FormError } from '../form-errors.js';
 import { WebApi } from '../web-api.service.js';
-
-type Form = Record<string, string | string[] | undefined>;
-
-/** The schedules edited here; the MG6E (a report pointing at their items) is left to the API and CLI. */
-const EDITABLE = ['MG6C', 'MG6D'] as const;
-type Editable = (typeof EDITABLE)[number];
+import { columnsOf, EDITABLE, entriesFromForm, one, scheduleErrors, type Editable, type Form } from './schedule-form.js';
 
 const enc = encodeURIComponent;
 const REASONS = Object.entries(REASON_LABELS).map(([value, text]) => ({ value, text }));
@@ -51,13 +46,14 @@ export class DisclosureOfficerController {
   @Post('schedules/:schedule')
   async saveSchedule(@Param('caseId') caseId: string, @Param('schedule') schedule: string, @Body() body: Form, @Req() req: Request, @Res() res: Response) {
     const s = editable(schedule);
-    const entries = entriesFromForm(s, body);
+    const { entries, prefixes } = entriesFromForm(s, body);
     try {
       await this.api.as(req).post(`/api/v1/cases/${enc(caseId)}/disclosure/schedules`, { body: { schedule: s, entries }, justification: req.session.reasons?.[caseId] });
       res.redirect(303, `/cases/${enc(caseId)}/disclosure/schedules/${s}`);
     } catch (e) {
-      const errors = formErrors(apiFormErrors(e, ['new-description']));
-      res.status(400).render('pages/disclosure/schedule', { ...(await this.schedulePage(req, caseId, s, undefined)), errors, draft: entries });
+      const errors = formErrors(scheduleErrors(s, e, prefixes));
+      // The form again as it was posted, over the same latest version, so each error finds its field.
+      res.status(400).render('pages/disclosure/schedule', { ...(await this.schedulePage(req, caseId, s, undefined)), errors, posted: body });
     }
   }
 
@@ -150,8 +146,7 @@ export class DisclosureOfficerController {
     const shownNumber = version && /^[1-9]\d{0,8}$/.test(version) ? version : mine.length ? 'latest' : undefined;
     const shown = shownNumber ? await client.get<ScheduleVersionView>(`${path}/${schedule}/${shownNumber}`, { justification: reason }) : undefined;
     const latest = shown && shownNumber === 'latest' ? shown : mine.length ? await client.get<ScheduleVersionView>(`${path}/${schedule}/latest`, { justification: reason }) : undefined;
-    const columns = MG6_FORMS[schedule].columns.filter((c) => c.key !== 'itemNumber');
-    return { kase, caseId, schedule, title: MG6_FORMS[schedule].title, columns, versions: mine.reverse(), shown, draft: latest?.entries ?? [], nextVersion: (latest?.version ?? 0) + 1 };
+    return { kase, caseId, schedule, title: MG6_FORMS[schedule].title, columns: columnsOf(schedule), versions: mine.reverse(), shown, draft: latest?.entries ?? [], nextVersion: (latest?.version ?? 0) + 1 };
   }
 
   private async bundleFormPage(req: Request, caseId: string) {
@@ -186,33 +181,8 @@ function editable(schedule: string): Editable {
   return s as Editable;
 }
 
-function one(v: string | string[] | undefined): string {
-  return typeof v === 'string' ? v : '';
-}
-
 function list(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
-/**
- * The posted schedule form as the API's entries. Fields are named `e<i>-<column>` for the items
- * carried from the latest version (with `e<i>-itemNumber`, and `e<i>-remove` to leave one off)
- * and `new-<column>` for a new item, numbered next by the API. The body parser is flat
- * (extended: false), so the names are read here.
- */
-function entriesFromForm(schedule: Editable, body: Form): { itemNumber?: number; fields: Record<string, string> }[] {
-  const columns = MG6_FORMS[schedule].columns.filter((c) => c.key !== 'itemNumber');
-  const fieldsOf = (prefix: string) => Object.fromEntries(columns.map((c) => [c.key, one(body[`${prefix}-${c.key}`]).trim()]).filter(([, v]) => v !== ''));
-  const entries: { itemNumber?: number; fields: Record<string, string> }[] = [];
-  const count = Math.min(Number(one(body.entryCount)) || 0, 5000);
-  for (let i = 0; i < count; i += 1) {
-    if (body[`e${i}-remove`] === 'yes') continue;
-    const itemNumber = Number(one(body[`e${i}-itemNumber`]));
-    entries.push({ ...(Number.isInteger(itemNumber) && itemNumber > 0 ? { itemNumber } : {}), fields: fieldsOf(`e${i}`) });
-  }
-  const added = fieldsOf('new');
-  if (Object.keys(added).length) entries.push({ fields: added });
-  return entries;
 }
 
 /** The form's own checks of an s.62 reason (reasons.ts), worded for a disclosure rather than a consultation. */

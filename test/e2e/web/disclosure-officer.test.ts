@@ -72,6 +72,14 @@ describe('web application: disclosure officer journey (browser, real API)', () =
     await page.locator('#new-description').fill('Neighbour statement (unused), 5 March');
     await page.locator('#new-location').fill('Mill Lane station, box 4');
     await page.locator('#new-cpsDecision').selectOption('CND');
+    // A required column emptied: the API's refusal lands on that entry's field; what was typed stays.
+    await page.locator('#e0-location').fill('');
+    await page.getByRole('button', { name: 'Save as version 2' }).click();
+    await expectAccessible(page, problems);
+    expect(await errorSummary(page)).toContain('Entry 1: Location must be filled in');
+    expect(await page.locator('#e0-location').getAttribute('class')).toContain('govuk-input--error');
+    expect(await page.locator('#new-description').inputValue()).toBe('Neighbour statement (unused), 5 March');
+    await page.locator('#e0-location').fill('Mill Lane station, box 4');
     await page.getByRole('button', { name: 'Save as version 2' }).click();
     await expectAccessible(page, problems);
     expect(await page.locator('#schedule-versions').textContent()).toContain('Version 1');
