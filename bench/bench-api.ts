@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './harness.js';
+import { freePort } from './ingest.bench.js';
 
 const API_MAIN = fileURLToPath(new URL('../apps/api/main.js', import.meta.url));
 const WEB_MAIN = fileURLToPath(new URL('../apps/web/main.js', import.meta.url));
@@ -12,7 +13,11 @@ async function startChild(main: string, env: Record<string, string>, port: numbe
   const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   const stop = () => void child.kill('SIGTERM');
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
   for (let i = 0; ; i++) {
+    // A child that stopped (a bad setting, the port taken meanwhile) fails at once: whatever else answers on the port is not it.
+    if (exited !== undefined) throw new Error(`${what} exited (${exited}) before it was ready`);
     if (i > 100) {
       stop();
       throw new Error(`${what} did not start`);
@@ -24,14 +29,14 @@ async function startChild(main: string, env: Record<string, string>, port: numbe
 }
 
 /** The API in a process of its own on a random port, ready; stop() ends it. */
-export function startBenchApi(): Promise<{ base: string; stop(): void }> {
-  const port = 39000 + Math.floor(Math.random() * 1000);
+export async function startBenchApi(): Promise<{ base: string; stop(): void }> {
+  const port = await freePort();
   return startChild(API_MAIN, { API_PORT: String(port), LOG_LEVEL: 'warn' }, port, '/health/ready', 'API');
 }
 
 /** The web application in a process of its own, in front of the API at apiBase; stop() ends it. */
-export function startBenchWeb(apiBase: string): Promise<{ base: string; stop(): void }> {
-  const port = 38000 + Math.floor(Math.random() * 1000);
+export async function startBenchWeb(apiBase: string): Promise<{ base: string; stop(): void }> {
+  const port = await freePort();
   const env = { WEB_PORT: String(port), WEB_API_URL: apiBase, WEB_SESSION_SECRET: randomBytes(32).toString('base64url'), LOG_LEVEL: 'silent' };
   return startChild(WEB_MAIN, env, port, '/health/live', 'the web application');
 }
