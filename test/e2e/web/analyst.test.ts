@@ -168,6 +168,9 @@ describe('web application: forensic analyst journey (browser, real API and worke
     expect(await page.locator('#export-provenance').textContent()).toContain('Verified');
     await page.screenshot({ path: `${SCREENSHOTS}/journey-3-export.png`, fullPage: true });
     const exportId = page.url().split('/').pop()!;
+    // What the page's script polls: the web server's digest of the API's export, for this session only.
+    const progress = await page.request.get(`${base}/exports/${exportId}/progress`);
+    expect(await progress.json()).toEqual({ state: 'completed', provenanceVerified: true, sealed: 2, total: 2 });
     const exported = (await api(`/extractions/${extractionId}/exports/${exportId}`)).body as { state: string; provenanceVerified: boolean; exhibitReference: string; items: { path: string; sealedSha256: string }[] };
     expect(exported).toMatchObject({ state: 'completed', provenanceVerified: true, exhibitReference: 'KH/4/1' });
     expect(exported.items.map((i) => [i.path, i.sealedSha256])).toEqual(chosen.map((f) => [f.path, sha256(f.data)]));
