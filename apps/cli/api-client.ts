@@ -1,5 +1,6 @@
 import { loadCliConfig, type CliConfig } from '../../libs/config/index.js';
 import { readCredentials, type SavedCredentials } from './credentials.js';
+import type { paths } from './api-schema.js';
 import { ApiError } from './errors.js';
 
 export { ApiError } from './errors.js';
@@ -64,6 +65,16 @@ export function rateLimitWait(res: Pick<Response, 'status' | 'headers'>): number
   return Number(header);
 }
 
+type HttpMethod = 'get' | 'post' | 'delete';
+/** A path template of the OpenAPI document as the strings that match it: '/a/{id}/b' → `/a/${string}/b`. */
+type Concrete<T extends string> = T extends `${infer Head}{${string}}${infer Tail}` ? `${Head}${string}${Concrete<Tail>}` : T;
+/**
+ * The paths the API's OpenAPI document serves with this method (types generated into
+ * api-schema.ts, kept equal to the live document by test/e2e/openapi-contract.test.ts): a command
+ * that calls a route the API no longer has, or with another method, does not compile.
+ */
+export type ApiPath<M extends HttpMethod> = { [P in keyof paths & string]: paths[P] extends { [K in M]: object } ? Concrete<P> : never }[keyof paths & string];
+
 /** The CLI talks to the API like any other client. */
 export class ApiClient {
   readonly apiUrl: string;
@@ -77,15 +88,15 @@ export class ApiClient {
     return new ApiClient({ apiUrl, token, source: token ? 'explicit' : 'none' });
   }
 
-  get<T>(path: string, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
+  get<T>(path: ApiPath<'get'>, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
     return this.request<T>('GET', path, undefined, opts);
   }
 
-  post<T>(path: string, body: unknown, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
+  post<T>(path: ApiPath<'post'>, body: unknown, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
     return this.request<T>('POST', path, body, opts);
   }
 
-  delete(path: string, opts: RequestOptions = {}): Promise<{ status: number }> {
+  delete(path: ApiPath<'delete'>, opts: RequestOptions = {}): Promise<{ status: number }> {
     return this.request('DELETE', path, undefined, { ok: [200, 204], ...opts });
   }
 
@@ -94,7 +105,7 @@ export class ApiClient {
     return this.requireToken();
   }
 
-  async request<T>(method: string, path: string, body: unknown, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
+  private async request<T>(method: string, path: string, body: unknown, opts: RequestOptions = {}): Promise<{ status: number; body: T }> {
     const auth = opts.auth ?? true;
     const token = auth ? this.requireToken() : undefined;
     const url = new URL(this.apiUrl + path);

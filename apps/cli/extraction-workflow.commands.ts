@@ -3,14 +3,14 @@ import { type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import picomatch from 'picomatch';
 import type { ExtractionEntryView, ExtractionExportView, ExtractionNoteView, ExtractionWorkflowView, StrategyVersionView } from '../../libs/evidence/index.js';
-import { ApiClient } from './api-client.js';
+import { ApiClient, type ApiPath } from './api-client.js';
 import { justificationHeaders, resolveCase } from './cases.commands.js';
 import { ApiError } from './errors.js';
 import { printDetails, printJson, printTable, say, truncate } from './output.js';
 
 type Reason = { reasonCode: string; reason: string };
 
-const base = (caseId: string, extractionId: string) => `/api/v1/cases/${caseId}/extractions/${encodeURIComponent(extractionId)}`;
+const base = (caseId: string, extractionId: string) => `/api/v1/cases/${caseId}/extractions/${encodeURIComponent(extractionId)}` as const;
 
 /**
  * `dems extraction transition|note|notes|strategy|report|export`: the analyst's work on a device
@@ -168,7 +168,7 @@ function hashesFromFile(file: string): string[] {
 }
 
 /** Polls the export until it settles, with a progress bar of files sealed on a terminal. */
-async function waitForExport(api: ApiClient, path: string, headers: Record<string, string | undefined>): Promise<ExtractionExportView> {
+async function waitForExport(api: ApiClient, path: ApiPath<'get'>, headers: Record<string, string | undefined>): Promise<ExtractionExportView> {
   const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'export [{bar}] {value}/{total} files sealed', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
   let started = false;
   try {
