@@ -130,12 +130,18 @@ describe('web application: disclosure officer journey (browser, real API)', () =
     await expectAccessible(page, problems);
     expect(await errorSummary(page)).toContain('Only a CPS-only bundle may hold MG6D material');
     await page.getByLabel('The CPS only (may hold sensitive material)').check();
+    // No worker while the page opens, so it is seen queued; the page then follows the build by
+    // itself (its script polls) once a worker runs, with no reload by the test.
+    await worker.close();
     await page.getByRole('button', { name: 'Build the bundle' }).click();
     await page.waitForURL(/\/disclosure\/bundles\/[0-9a-f-]{36}$/);
     const bundleId = new URL(page.url()).pathname.split('/').at(-1)!;
     await expectAccessible(page, problems);
-    // The page follows the build by itself (its script polls) until it is ready.
+    expect(await page.locator('#bundle-state').textContent()).toBe('Queued');
+    expect(await page.getByRole('button', { name: 'Share the bundle' }).count()).toBe(0);
+    worker = await startWorker(h.api.config, { shutdownHooks: false });
     await page.locator('#bundle-state', { hasText: 'Ready' }).waitFor({ timeout: 120_000 });
+    await page.getByRole('button', { name: 'Share the bundle' }).waitFor();
     await expectAccessible(page, problems);
     const built = (await h.api.call('GET', `/api/v1/disclosure/bundles/${bundleId}`, { token: discloser.token })).body;
     expect(built).toMatchObject({ state: 'ready', audience: 'cps_only' });
