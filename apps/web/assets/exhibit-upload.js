@@ -14,7 +14,7 @@ if (root && tus && tus.isSupported) {
   const total = document.getElementById('upload-total');
   const totalText = document.getElementById('upload-total-text');
   const filesBox = document.getElementById('exhibit-files');
-  /** @type {{ upload: any, size: number, sent: number, done: boolean, running: boolean, button: HTMLButtonElement }[]} */
+  /** @type {{ upload: any, size: number, sent: number, done: boolean, running: boolean, failed: boolean, button: HTMLButtonElement }[]} */
   const entries = [];
   root.hidden = false;
 
@@ -61,12 +61,15 @@ if (root && tus && tus.isSupported) {
     item.append(label, ' ', bar, status, ' ', button);
     list.append(item);
 
-    const entry = { upload: null, size: file.size, sent: 0, done: false, running: false, button };
+    const entry = { upload: null, size: file.size, sent: 0, done: false, running: false, failed: false, button };
     entries.push(entry);
     entry.upload = new tus.Upload(file, {
       endpoint: '/uploads',
       headers: { 'x-csrf-token': csrf },
       metadata: { caseId, exhibitId, filename: name, filetype: file.type || 'application/octet-stream' },
+      // Requests of at most 16 MiB (the API's default storage part): no proxy on the way meets an
+      // endless body, and a dropped connection is noticed at the next request at the latest.
+      chunkSize: 16 * 1024 * 1024,
       // A dropped connection is retried for about two minutes, asking the service its offset first.
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000],
       removeFingerprintOnSuccess: true,
@@ -85,7 +88,7 @@ if (root && tus && tus.isSupported) {
         refreshFiles();
       },
       onError(err) {
-        entry.running = false;
+        Object.assign(entry, { running: false, failed: true });
         status.textContent = ` Stopped: ${errorText(err)}`;
         button.textContent = `Resume ${name}`;
         showTotal();
@@ -103,7 +106,7 @@ if (root && tus && tus.isSupported) {
   }
 
   function run(entry, name) {
-    entry.running = true;
+    Object.assign(entry, { running: true, failed: false });
     entry.button.textContent = `Pause ${name}`;
     entry.upload.start();
   }
@@ -120,6 +123,8 @@ if (root && tus && tus.isSupported) {
   }
 
   const nameOf = (e) => e.upload.options.metadata.filename;
+  // tus gives up at once while the browser is offline: what stopped that way goes on when it is back.
+  window.addEventListener('online', () => entries.filter((e) => e.failed).forEach((e) => run(e, nameOf(e))));
   document.getElementById('upload-pause-all').addEventListener('click', () => entries.filter((e) => e.running).forEach((e) => pause(e, nameOf(e))));
   document.getElementById('upload-resume-all').addEventListener('click', () => entries.filter((e) => !e.running && !e.done).forEach((e) => run(e, nameOf(e))));
 
