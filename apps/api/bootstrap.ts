@@ -70,7 +70,7 @@ export async function startApi(config: AppConfig): Promise<INestApplication> {
   if (!process.execArgv.includes('--no-memory-reducer')) {
     // Measured by the ingest benchmark: after an idle spell, V8's memory reducer leaves the heap
     // with no headroom and the next multi-GB upload spends most of its CPU in GC.
-    app.get(Logger).warn('the API was started without `node --no-memory-reducer`: large uploads after an idle spell will be slower (README, "Ingest performance"; docker/Dockerfile has the flags)');
+    app.get(Logger).warn('the API was started without `node --no-memory-reducer`: large uploads after an idle spell will be slower (docs/benchmarks.md, "Ingest performance"; docker/Dockerfile has the flags)');
   }
   return app;
 }
