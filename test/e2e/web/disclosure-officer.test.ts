@@ -156,8 +156,15 @@ describe('web application: disclosure officer journey (browser, real API)', () =
     await page.getByRole('button', { name: 'Share the bundle' }).click();
     await expectAccessible(page, problems);
     expect(await errorSummary(page)).toContain('Select the reason for this disclosure');
+    // The API's refusal of a recipient who is not a CPS user, on the recipient field.
+    await page.getByLabel("CPS lawyer's user id").fill(discloser.id);
     await page.getByLabel('Court preparation').check();
     await page.getByLabel('Your reason').fill('Initial disclosure to the reviewing lawyer before the PTPH');
+    await page.getByRole('button', { name: 'Share the bundle' }).click();
+    await expectAccessible(page, problems);
+    expect(await errorSummary(page)).toContain('only with active CPS users');
+    expect(await page.locator('#recipientId').getAttribute('class')).toContain('govuk-input--error');
+    await page.getByLabel("CPS lawyer's user id").fill(cps.id);
     await page.getByRole('button', { name: 'Share the bundle' }).click();
     await page.waitForURL(new RegExp(`/bundles/${bundleId}$`));
     await expectAccessible(page, problems);
