@@ -24,10 +24,10 @@ export const WORKER_MAIN = fileURLToPath(new URL('../apps/worker/main.js', impor
 /** The node flags the API is started with everywhere (docker/Dockerfile, docker/compose.yaml, scripts/up.sh). */
 export const API_NODE_FLAGS = ['--no-memory-reducer', '--max-semi-space-size=4'];
 /**
- * The worker's node flags (package.json start:worker, docker/, scripts/up.sh), plus any in
- * BENCH_WORKER_NODE_ARGS to try others.
+ * The node flags the worker is started with everywhere (package.json start:worker,
+ * docker/compose.yaml, scripts/up.sh), plus any in BENCH_WORKER_NODE_ARGS to try others.
  */
-export const WORKER_NODE_FLAGS = [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4', '--optimize-for-size', ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 /**
  * The children's queues get a prefix of this run's own: another worker on the same Redis (a dev
  * instance, `npm run up`, or another bench run with its own scratch database) would otherwise take

@@ -38,7 +38,7 @@ bash scripts/down.sh --quiet
 say "starting API, worker and web application (logs in .local/logs/)"
 nohup node --no-memory-reducer --max-semi-space-size=4 dist/apps/api/main.js >>.local/logs/api.log 2>&1 &
 echo $! > .local/run/api.pid
-nohup node dist/apps/worker/main.js >>.local/logs/worker.log 2>&1 &
+nohup node --max-semi-space-size=4 --optimize-for-size dist/apps/worker/main.js >>.local/logs/worker.log 2>&1 &
 echo $! > .local/run/worker.pid
 nohup node dist/apps/web/main.js >>.local/logs/web.log 2>&1 &
 echo $! > .local/run/web.pid

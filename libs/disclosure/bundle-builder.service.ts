@@ -34,6 +34,12 @@ import { allowedSignersLine, ed25519FromSeed, rawEd25519PublicKey, sshsigSign } 
 
 /** Files in the ZIP: 0644, and one fixed time (the bundle's creation) so bytes do not depend on when or where it was built. */
 const FILE_MODE = 0o100644;
+/**
+ * The bundle goes to S3 in parts of S3's minimum, 5 MiB, whatever S3_PART_SIZE_MB says: the put
+ * holds (S3_UPLOAD_CONCURRENCY + 1) parts, 25 MiB instead of 40 at the defaults, towards the
+ * worker's 200 MB budget while it builds. Larger bundles get larger parts (10,000 parts at most).
+ */
+const BUNDLE_PART_SIZE = 5 * 1024 * 1024;
 
 export interface BundleSelection {
   items: BundleItemRef[];
@@ -318,7 +324,7 @@ export class BundleBuilder {
     zip.outputStream.pipe(out);
     const objectKey = `disclosure/${caseId}/${bundleId}.zip`;
     const bucket = this.store.buckets.working;
-    const put = await this.store.put(bucket, objectKey, out, { contentType: 'application/zip', expectedSize: predicted >= 0 ? predicted : undefined }).catch((e: unknown) => {
+    const put = await this.store.put(bucket, objectKey, out, { contentType: 'application/zip', expectedSize: predicted >= 0 ? predicted : undefined, partSize: BUNDLE_PART_SIZE }).catch((e: unknown) => {
       throw problems.length ? fixityFailed() : e;
     }).finally(() => signal.removeEventListener('abort', onAbort));
 

@@ -10,6 +10,12 @@ export interface PutOptions {
   /** Known size, if any: the put fails if the stored size differs. */
   expectedSize?: number;
   /**
+   * Part size in bytes for this put instead of the configured S3_PART_SIZE_MB (at least S3's 5 MiB,
+   * raised to fit 10,000 parts of `expectedSize`): the put holds (S3_UPLOAD_CONCURRENCY + 1) parts
+   * in memory, so a long-running job that must stay small asks for smaller ones.
+   */
+  partSize?: number;
+  /**
    * Write-once until this date (S3 Object Lock, COMPLIANCE mode). Only honoured where the store
    * has Object Lock on the bucket (capabilities().objectLock); elsewhere the put refuses with
    * OBJECT_LOCK_UNAVAILABLE rather than pretend, so callers ask only when it is available.

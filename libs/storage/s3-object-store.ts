@@ -156,7 +156,7 @@ export class S3ObjectStore extends ObjectStore {
         bucket,
         key,
         body: source,
-        partSize: this.settings.partSizeBytes,
+        partSize: options.partSize ?? this.settings.partSizeBytes,
         concurrency: this.settings.uploadConcurrency,
         algorithms: options.algorithms ?? [],
         contentType: options.contentType,
