@@ -31,6 +31,8 @@ interface InventoryQuery {
   extension?: string;
   deleted?: string;
   cursor?: string;
+  /** The cursors of the pages before this one, comma-separated. */
+  trail?: string;
 }
 
 /**
@@ -200,9 +202,12 @@ export class ExtractionsController {
         query: { ...filters, limit: PAGE_SIZE, cursor: cursor || undefined },
       }),
     ]);
-    const link = (c?: string) => {
+    // The API's cursors only go forward: the link carries the cursors of the pages before, for "Previous page".
+    const trail = str(query.trail).split(',').filter((c) => /^-?\d+$/.test(c));
+    const link = (c: string | undefined, before: string[]) => {
       const p = new URLSearchParams(Object.entries(filters).filter(([, v]) => v !== ''));
       if (c) p.set('cursor', c);
+      if (before.length) p.set('trail', before.join(','));
       return `/cases/${enc(caseId)}/extractions/${enc(id)}/entries?${p.toString()}`;
     };
     res.render('pages/extractions/entries', {
@@ -210,8 +215,8 @@ export class ExtractionsController {
       extraction,
       filters,
       entries: page.entries,
-      next: page.nextCursor ? link(page.nextCursor) : undefined,
-      first: cursor ? link() : undefined,
+      next: page.nextCursor ? link(page.nextCursor, cursor ? [...trail, cursor] : []) : undefined,
+      previous: cursor ? link(trail.at(-1), trail.slice(0, -1)) : undefined,
       ...extra,
     });
   }

@@ -140,6 +140,18 @@ describe('web application: forensic analyst journey (browser, real API and worke
     const secondPage = await rows.locator('td:nth-child(2)').allTextContents();
     expect(secondPage).toHaveLength(100);
     expect(secondPage.filter((p) => firstPage.includes(p))).toEqual([]);
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await checked(page, problems);
+    expect(await rows.count()).toBe(files.length + 1 - 200);
+    expect(await page.getByRole('link', { name: 'Next page' }).count()).toBe(0);
+    // Back with the cursors the links carry: the second page, then the first, exactly as before.
+    await page.getByRole('link', { name: 'Previous page' }).click();
+    await checked(page, problems);
+    expect(await rows.locator('td:nth-child(2)').allTextContents()).toEqual(secondPage);
+    await page.getByRole('link', { name: 'Previous page' }).click();
+    await checked(page, problems);
+    expect(await rows.locator('td:nth-child(2)').allTextContents()).toEqual(firstPage);
+    expect(await page.getByRole('link', { name: 'Previous page' }).count()).toBe(0);
     await page.getByLabel('Name or path').fill('IMG_012');
     await page.getByRole('button', { name: 'Search the inventory' }).click();
     await checked(page, problems);
