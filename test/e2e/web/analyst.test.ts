@@ -239,6 +239,13 @@ describe('web application: forensic analyst journey (browser, real API and worke
     await page.getByLabel('Add a note').fill(note);
     await page.getByRole('button', { name: 'Add the note' }).click();
     await checked(page, problems);
+    // A sealed file that is not in a sub-exhibit of KH/4 (the UFDR itself) is refused on its field.
+    const [container] = (await api(`/exhibits/${exhibits['KH/4']}/files`)).body as unknown as { id: string }[];
+    await page.getByLabel('Report file id').fill(container.id);
+    await page.getByLabel('Report title').fill('Examination report KH/4');
+    await page.getByRole('button', { name: 'Attach the report' }).click();
+    await checked(page, problems);
+    expect(await page.locator('#reports-fileId-error').count()).toBe(1);
     await page.getByLabel('Report file id').fill(reportFileId);
     await page.getByLabel('Report title').fill('Examination report KH/4');
     await page.getByRole('button', { name: 'Attach the report' }).click();
