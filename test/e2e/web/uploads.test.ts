@@ -47,6 +47,14 @@ describe('web application: uploads on the exhibit page (browser, real API)', () 
     expect(problems).toEqual([]);
   }
 
+  async function signIn(page: Page): Promise<void> {
+    await page.goto('/sign-in');
+    await page.getByLabel('Username').fill(oic.username);
+    await page.getByLabel('Password', { exact: true }).fill(oic.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/cases$/);
+  }
+
   const apiFiles = async () => (await h.api.call('GET', `/api/v1/cases/${caseId}/exhibits/${exhibitId}/files`, { token: oic.token, headers: JUSTIFY })).body as unknown as ApiFile[];
 
   beforeAll(async () => {
@@ -69,11 +77,7 @@ describe('web application: uploads on the exhibit page (browser, real API)', () 
 
   it('uploads several files, resumes one after a reload mid-upload, and shows them sealed with the local SHA-256', async () => {
     const { page, problems } = await h.page();
-    await page.goto('/sign-in');
-    await page.getByLabel('Username').fill(oic.username);
-    await page.getByLabel('Password', { exact: true }).fill(oic.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/cases$/);
+    await signIn(page);
     await page.goto(`/cases/${caseId}`);
     await page.getByRole('button', { name: 'Give your reason to see the exhibits' }).click();
     await page.getByLabel('Investigation').check();
@@ -133,8 +137,15 @@ describe('web application: uploads on the exhibit page (browser, real API)', () 
     expect(await page.evaluate(`Object.keys(localStorage).filter((k) => k.startsWith('tus::')).length`)).toBe(0);
   });
 
-  it('refuses an upload sent without the session CSRF token', async () => {
-    const res = await fetch(`${h.base}/uploads`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '1' }, redirect: 'manual' });
-    expect([302, 303, 403]).toContain(res.status);
+  it('refuses an upload without the session and its CSRF token', async () => {
+    const tusHeaders = { 'tus-resumable': '1.0.0', 'upload-length': '1' };
+    const anonymous = await fetch(`${h.base}/uploads`, { method: 'POST', headers: tusHeaders, redirect: 'manual' });
+    expect(anonymous.status).toBe(403);
+    // Signed in (the session cookie sent), but without the page's token: a forged cross-site upload.
+    const { page } = await h.page();
+    await signIn(page);
+    const forged = await page.request.post('/uploads', { headers: tusHeaders });
+    expect(forged.status()).toBe(403);
+    expect(await forged.text()).toContain('This form has expired');
   });
 });
