@@ -99,6 +99,7 @@ if (root && tus && tus.isSupported) {
     const same = previous.find((p) => p.metadata && p.metadata.exhibitId === exhibitId);
     if (same) {
       entry.upload.resumeFromPreviousUpload(same);
+      forgetUnfinished(same.urlStorageKey);
       status.textContent = ' Continuing where it stopped';
     }
     run(entry, name);
@@ -167,9 +168,20 @@ if (root && tus && tus.isSupported) {
     const box = document.getElementById('upload-unfinished');
     box.append(element('h3', 'govuk-heading-s', 'Not finished'), element('p', 'govuk-body', 'Choose these files again to continue where they stopped:'));
     const names = element('ul', 'govuk-list govuk-list--bullet');
-    for (const u of mine) names.append(element('li', '', `${u.metadata.filename} (${megabytes(u.size)})`));
+    for (const u of mine) {
+      const item = element('li', '', `${u.metadata.filename} (${megabytes(u.size)})`);
+      item.dataset.key = u.urlStorageKey;
+      names.append(item);
+    }
     box.append(names);
   });
+
+  /** A file chosen again leaves the "Not finished" list (the whole list once it is empty). */
+  function forgetUnfinished(key) {
+    const box = document.getElementById('upload-unfinished');
+    for (const item of box.querySelectorAll('li')) if (item.dataset.key === key) item.remove();
+    if (!box.querySelector('li')) box.replaceChildren();
+  }
 
   // The files table again while a file is uploading or being verified.
   let timer;

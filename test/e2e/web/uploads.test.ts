@@ -123,6 +123,7 @@ describe('web application: uploads on the exhibit page (browser, real API)', () 
     await page.getByLabel('Choose files').setInputFiles(big);
     expect(Number((await resumedAt).headers()['upload-offset'])).toBeGreaterThan(0);
     expect(await page.textContent('#upload-list')).toMatch(/Continuing where it stopped|sent|Uploaded/);
+    expect(await page.textContent('#upload-unfinished')).toBe('');
     await page.locator('#exhibit-files [data-state="sealed"]').nth(2).waitFor({ timeout: 180_000 });
     await checked(page, problems);
     await page.screenshot({ path: `${SCREENSHOTS}/journey-2-uploads.png`, fullPage: true });
