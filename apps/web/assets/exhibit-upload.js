@@ -3,8 +3,9 @@
 // (window.tus, served at /assets/tus.min.js) to this server's /uploads, which relays to the API as
 // the signed-in person. tus keeps each upload's URL (never its bytes) in localStorage under the
 // file's fingerprint (name, type, size, modification time), so after a reload choosing the same
-// file again continues from the offset the service holds. Then the files table is fetched again
-// every few seconds while a file is uploading or being verified, to show sealed or quarantined.
+// file again continues from the offset the service holds. The files table is fetched again when an
+// upload starts and ends, then every few seconds while a file is being verified, to show sealed or
+// quarantined.
 const root = document.getElementById('exhibit-upload');
 const tus = window.tus;
 
@@ -193,9 +194,9 @@ if (root && tus && tus.isSupported) {
         const html = await res.text();
         if (html !== filesBox.innerHTML) filesBox.innerHTML = html;
       }
-      const pending = filesBox.querySelector('[data-state="uploading"], [data-state="verifying"]');
-      if (pending || entries.some((e) => e.running)) refreshFiles();
+      // Not while bytes are only being sent (the progress bars show that): each read is logged.
+      if (filesBox.querySelector('[data-state="verifying"]')) refreshFiles();
     }, 3000);
   }
-  if (filesBox.querySelector('[data-state="uploading"], [data-state="verifying"]')) refreshFiles();
+  if (filesBox.querySelector('[data-state="verifying"]')) refreshFiles();
 }
