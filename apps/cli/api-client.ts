@@ -1,6 +1,6 @@
 import { loadCliConfig, type CliConfig } from '../../libs/config/index.js';
 import { readCredentials, type SavedCredentials } from './credentials.js';
-import type { paths } from './api-schema.js';
+import type { ApiPath } from '../../libs/api-contract/index.js';
 import { ApiError } from './errors.js';
 
 export { ApiError } from './errors.js';
@@ -65,15 +65,7 @@ export function rateLimitWait(res: Pick<Response, 'status' | 'headers'>): number
   return Number(header);
 }
 
-type HttpMethod = 'get' | 'post' | 'delete';
-/** A path template of the OpenAPI document as the strings that match it: '/a/{id}/b' → `/a/${string}/b`. */
-type Concrete<T extends string> = T extends `${infer Head}{${string}}${infer Tail}` ? `${Head}${string}${Concrete<Tail>}` : T;
-/**
- * The paths the API's OpenAPI document serves with this method (types generated into
- * api-schema.ts, kept equal to the live document by test/e2e/openapi-contract.test.ts): a command
- * that calls a route the API no longer has, or with another method, does not compile.
- */
-export type ApiPath<M extends HttpMethod> = { [P in keyof paths & string]: paths[P] extends { [K in M]: object } ? Concrete<P> : never }[keyof paths & string];
+export type { ApiPath } from '../../libs/api-contract/index.js';
 
 /** The CLI talks to the API like any other client. */
 export class ApiClient {

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { SessionData } from 'express-session';
+import type { ApiPath } from '../../libs/api-contract/index.js';
 
 /** An s.62 reason as the API takes it (X-Justification-Code / X-Justification-Text). */
 export interface Justification {
@@ -43,26 +44,26 @@ export class ApiClient {
     private readonly req: Request,
   ) {}
 
-  get<T>(path: string, options: CallOptions = {}): Promise<T> {
+  get<T>(path: ApiPath<'get'>, options: CallOptions = {}): Promise<T> {
     return this.call<T>('GET', path, options);
   }
 
-  post<T>(path: string, options: CallOptions = {}): Promise<T> {
+  post<T>(path: ApiPath<'post'>, options: CallOptions = {}): Promise<T> {
     return this.call<T>('POST', path, options);
   }
 
-  delete<T>(path: string, options: CallOptions = {}): Promise<T> {
+  delete<T>(path: ApiPath<'delete'>, options: CallOptions = {}): Promise<T> {
     return this.call<T>('DELETE', path, options);
   }
 
   /** The API's answer, bytes untouched, for routes whose content the browser checks itself. */
-  async raw(path: string): Promise<{ status: number; contentType: string; body: Buffer }> {
-    const res = await this.send('GET', path, {}, undefined);
+  async raw(path: ApiPath<'get'>, query?: Record<string, string>): Promise<{ status: number; contentType: string; body: Buffer }> {
+    const res = await this.send('GET', path, { query }, undefined);
     return { status: res.status, contentType: res.headers.get('content-type') ?? 'application/json', body: Buffer.from(await res.arrayBuffer()) };
   }
 
   /** A file the API makes (a CSV or JSON export), bytes untouched, as the signed-in person; a refusal throws its ApiError. */
-  async file(path: string, options: CallOptions = {}): Promise<{ contentType: string; body: Buffer }> {
+  async file(path: ApiPath<'get'>, options: CallOptions = {}): Promise<{ contentType: string; body: Buffer }> {
     const res = await this.authorised('GET', path, options);
     if (!res.ok) return this.answer(res);
     return { contentType: res.headers.get('content-type') ?? 'application/octet-stream', body: Buffer.from(await res.arrayBuffer()) };

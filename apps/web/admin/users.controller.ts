@@ -56,7 +56,7 @@ export class UsersController {
     if (!(action in ACTIONS)) return res.status(404).render('pages/error', { title: 'Page not found', message: 'There is no such action.', code: 'NOT_FOUND' });
     const client = this.api.as(req);
     try {
-      const answer = await client.post<{ username?: string }>(`/api/v1/users/${enc(userId)}/${action}`, { body: action === 'end-sessions' ? { revokeApiTokens: true } : undefined });
+      const answer = await client.post<{ username?: string }>(`/api/v1/users/${enc(userId)}/${action as Action}`, { body: action === 'end-sessions' ? { revokeApiTokens: true } : undefined });
       const username = answer.username ?? (await client.get<{ username: string }>(`/api/v1/users/${enc(userId)}`)).username;
       res.redirect(303, `/admin/users?done=${action}&user=${enc(username)}`);
     } catch (e) {

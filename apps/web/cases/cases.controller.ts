@@ -111,7 +111,7 @@ export class CasesController {
   async exhibit(@Param('caseId') caseId: string, @Param('exhibitId') exhibitId: string, @Req() req: Request, @Res() res: Response) {
     const reason = this.reasonFor(req, caseId);
     const client = this.api.as(req);
-    const path = `/api/v1/cases/${enc(caseId)}`;
+    const path = `/api/v1/cases/${enc(caseId)}` as const;
     const [kase, exhibit, files, events] = await Promise.all([
       client.get<Record<string, unknown>>(path, { justification: reason }),
       client.get<Record<string, unknown> & { id: string }>(`${path}/exhibits/${enc(exhibitId)}`, { justification: reason }),
@@ -127,7 +127,7 @@ export class CasesController {
   async events(@Param('caseId') caseId: string, @Req() req: Request, @Res() res: Response) {
     const reason = req.session.reasons?.[caseId];
     const client = this.api.as(req);
-    const path = `/api/v1/cases/${enc(caseId)}`;
+    const path = `/api/v1/cases/${enc(caseId)}` as const;
     const [kase, events] = await Promise.all([client.get<Record<string, unknown>>(path, { justification: reason }), client.get<CaseEvent[]>(`${path}/events`, { justification: reason })]);
     res.render('pages/cases/events', { kase, timeline: custodyTimeline(events, undefined, caseId) });
   }

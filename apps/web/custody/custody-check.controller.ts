@@ -1,16 +1,17 @@
 import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { ApiPath } from '../../../libs/api-contract/index.js';
 import { ApiError } from '../api-client.js';
 import type { CaseEvent } from '../cases/custody-timeline.js';
 import { Public } from '../signed-in.guard.js';
 import { WebApi } from '../web-api.service.js';
 
 /** The API's public ledger routes the check page reads, passed through byte for byte. */
-const LEDGER_ROUTES: Record<string, string> = {
+const LEDGER_ROUTES = {
   'public-key': '/api/v1/ledger/public-key',
   checkpoint: '/api/v1/ledger/checkpoint',
   'proofs/inclusion': '/api/v1/ledger/proofs/inclusion',
-};
+} as const satisfies Record<string, ApiPath<'get'>>;
 
 /**
  * Journey 8: check one custody event in the browser. The page hands the browser the event as the
@@ -45,12 +46,12 @@ export class CustodyCheckController {
   @Public()
   @Get('ledger/proofs/inclusion')
   inclusion(@Req() req: Request, @Res() res: Response) {
-    const q = new URLSearchParams({ leafIndex: String(req.query.leafIndex ?? ''), treeSize: String(req.query.treeSize ?? '') });
-    return this.relay(`${LEDGER_ROUTES['proofs/inclusion']}?${q.toString()}`, req, res);
+    const query = { leafIndex: String(req.query.leafIndex ?? ''), treeSize: String(req.query.treeSize ?? '') };
+    return this.relay(LEDGER_ROUTES['proofs/inclusion'], req, res, query);
   }
 
-  private async relay(path: string, req: Request, res: Response) {
-    const answer = await this.api.as(req).raw(path);
+  private async relay(path: ApiPath<'get'>, req: Request, res: Response, query?: Record<string, string>) {
+    const answer = await this.api.as(req).raw(path, query);
     res.status(answer.status).type(answer.contentType).send(answer.body);
   }
 }

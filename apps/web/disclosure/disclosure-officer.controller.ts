@@ -140,7 +140,7 @@ export class DisclosureOfficerController {
   private async schedulePage(req: Request, caseId: string, schedule: Editable, version: string | undefined) {
     const client = this.api.as(req);
     const reason = req.session.reasons?.[caseId];
-    const path = `/api/v1/cases/${enc(caseId)}/disclosure/schedules`;
+    const path = `/api/v1/cases/${enc(caseId)}/disclosure/schedules` as const;
     const [kase, versions] = await Promise.all([client.get<Record<string, unknown>>(`/api/v1/cases/${enc(caseId)}`, { justification: reason }), client.get<ScheduleVersionSummary[]>(path, { justification: reason })]);
     const mine = versions.filter((v) => v.schedule === schedule);
     const shownNumber = version && /^[1-9]\d{0,8}$/.test(version) ? version : mine.length ? 'latest' : undefined;

@@ -150,21 +150,21 @@ export class ExtractionsController {
     }
   }
 
-  private context(req: Request, caseId: string): { client: ApiClient; reason: Justification; path: string } {
+  private context(req: Request, caseId: string): { client: ApiClient; reason: Justification; path: `/api/v1/cases/${string}` } {
     const reason = req.session.reasons?.[caseId];
     if (!reason) throw new ApiError(400, 'JUSTIFICATION_REQUIRED', 'Say why you need to see this evidence');
-    return { client: this.api.as(req), reason, path: `/api/v1/cases/${enc(caseId)}` };
+    return { client: this.api.as(req), reason, path: `/api/v1/cases/${enc(caseId)}` as const };
   }
 
   /** The extraction as its case's list gives it (the API has no single-extraction read), or its 404. */
-  private async extraction(client: ApiClient, path: string, reason: Justification, id: string): Promise<Extraction> {
+  private async extraction(client: ApiClient, path: `/api/v1/cases/${string}`, reason: Justification, id: string): Promise<Extraction> {
     const found = (await client.get<Extraction[]>(`${path}/extractions`, { justification: reason })).find((x) => x.id === id);
     if (!found) throw new ApiError(404, 'EXTRACTION_NOT_FOUND', 'There is no such extraction in this case');
     return found;
   }
 
   /** A change (transition, note, report) sent to the API; back to the extraction's page, or its refusal shown on the form. */
-  private async change(req: Request, res: Response, caseId: string, id: string, route: string, body: unknown, fields: string[], byCode: Record<string, string>, form: Record<string, unknown>) {
+  private async change(req: Request, res: Response, caseId: string, id: string, route: 'transitions' | 'notes' | 'reports', body: unknown, fields: string[], byCode: Record<string, string>, form: Record<string, unknown>) {
     const { client, path } = this.context(req, caseId);
     try {
       await client.post(`${path}/extractions/${enc(id)}/${route}`, { body });
@@ -178,7 +178,7 @@ export class ExtractionsController {
 
   private async renderShow(req: Request, res: Response, caseId: string, id: string, extra: Record<string, unknown> = {}) {
     const { client, reason, path } = this.context(req, caseId);
-    const base = `${path}/extractions/${enc(id)}`;
+    const base = `${path}/extractions/${enc(id)}` as const;
     const [kase, extraction, workflow, notes, exports] = await Promise.all([
       client.get<Record<string, unknown>>(path, { justification: reason }),
       this.extraction(client, path, reason, id),

@@ -43,7 +43,7 @@ export class UploadRelayController {
   /** The exhibit's files table alone, for the page's script to refresh their states. */
   @Get('cases/:caseId/exhibits/:exhibitId/files-table')
   async filesTable(@Param('caseId') caseId: string, @Param('exhibitId') exhibitId: string, @Req() req: Request, @Res() res: Response) {
-    const path = `/api/v1/cases/${encodeURIComponent(caseId)}/exhibits/${encodeURIComponent(exhibitId)}/files`;
+    const path = `/api/v1/cases/${encodeURIComponent(caseId)}/exhibits/${encodeURIComponent(exhibitId)}/files` as const;
     const files = await this.api.as(req).get<unknown[]>(path, { justification: req.session.reasons?.[caseId] });
     res.render('partials/exhibit-files', { files });
   }
