@@ -58,7 +58,9 @@ describe('IngestUploadStore part staging against the real local S3', () => {
     rmSync(staging, { recursive: true, force: true });
   });
   afterEach(() => {
-    expect(readdirSync(staging)).toEqual([]);
+    // The store stages in a folder of its own under it (named after this process); no file may be left there.
+    expect(readdirSync(staging, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => e.name)).toEqual([]);
+    expect(readdirSync(staging)).toEqual([expect.stringMatching(/^dems-ingest-.+-\d+-[0-9a-f]{8}$/)]);
   });
 
   async function created(size: number): Promise<string> {
